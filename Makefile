@@ -1,0 +1,21 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what they need.
+.PHONY: setup demo test lint docs bench
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	bash scripts/demo.sh
+
+test: setup
+	.venv/bin/python -m pytest -n 2 -q tests
+
+lint: setup
+	.venv/bin/ruff check tap-product-events transform target-plg-crm tests demo
+	.venv/bin/mypy tap-product-events/tap_product_events transform/plg_transform target-plg-crm/target_plg_crm
+
+docs: setup
+	.venv/bin/python scripts/update_readme_settings.py
+
+bench: setup
+	.venv/bin/python scripts/bench_pipeline.py

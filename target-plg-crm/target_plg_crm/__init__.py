@@ -1,0 +1,1 @@
+"""target-plg-crm."""
