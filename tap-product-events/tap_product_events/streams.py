@@ -1,0 +1,115 @@
+"""The message streams: one per Segment message type, named after the warehouse tables."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import Stream
+from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import SelectionMask
+
+from tap_product_events.segment_messages import MESSAGE_TYPES, MessageType
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_product_events.tap import TapProductEvents
+
+_ID = "A string, or null. Numbers in the source become decimal strings, '' becomes null."
+_TIME = "As the source wrote it (ISO 8601 in Segment's spec); not re-formatted."
+_OBJECT = "A JSON object passed as it is (any keys, no per-key type conformance), or null."
+
+_FIELD_TYPES: dict[str, th.Property] = {
+    "messageId": th.Property(
+        "messageId",
+        th.StringType,
+        required=True,
+        description=(
+            "The message's id as a string; without one in the source, `sha256:` + the "
+            "hex SHA-256 of its canonical JSON without messageId, receivedAt and sentAt."
+        ),
+    ),
+    "type": th.Property("type", th.StringType, description="The Segment message type."),
+    "userId": th.Property("userId", th.StringType, description=_ID),
+    "anonymousId": th.Property("anonymousId", th.StringType, description=_ID),
+    "groupId": th.Property("groupId", th.StringType, description=_ID),
+    "previousId": th.Property("previousId", th.StringType, description=_ID),
+    "timestamp": th.Property("timestamp", th.StringType, description=_TIME),
+    "originalTimestamp": th.Property("originalTimestamp", th.StringType, description=_TIME),
+    "sentAt": th.Property("sentAt", th.StringType, description=_TIME),
+    "receivedAt": th.Property(
+        "receivedAt", th.StringType, description=_TIME + " The arrival time."
+    ),
+    "event": th.Property("event", th.StringType, description="The tracked event's name."),
+    "name": th.Property("name", th.StringType, description="The page or screen name."),
+    **{
+        name: th.Property(name, th.ObjectType(additional_properties=True), description=_OBJECT)
+        for name in ("context", "properties", "traits")
+    },
+}
+
+
+def message_schema(message_type: MessageType) -> dict[str, t.Any]:
+    """The JSON schema of one stream: exactly the fields of the pipeline contract."""
+    return th.PropertiesList(*(_FIELD_TYPES[f] for f in message_type.fields)).to_dict()
+
+
+class MemoizedSelectionMask(SelectionMask):
+    """The SDK's selection mask, remembering the answers it derives for nested keys.
+
+    The SDK checks every key of every record, nested ones included, against the mask;
+    nested keys of `context`/`properties`/`traits` are never in the catalog, so each check
+    walked up the breadcrumb again. Same answers, computed once per key path.
+    """
+
+    MAX_REMEMBERED = 50_000  # free-form keys (ids as keys...) must not grow memory unbounded
+
+    def __missing__(self, breadcrumb: tuple[str, ...]) -> bool:
+        value = super().__missing__(breadcrumb)
+        if len(self) < self.MAX_REMEMBERED:
+            self[breadcrumb] = value
+        return value
+
+
+class MessageStream(Stream):
+    """Records of one Segment message type, read by the run's shared SyncPass.
+
+    Arrival-incremental through the sources' own bookmarks (see sync_pass), so no SDK
+    replication key: the SDK's per-record bookmark logic would only add cost.
+    """
+
+    primary_keys: t.ClassVar[list[str]] = ["messageId"]
+    # Records are already JSON types; nested objects pass through without conformance.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    def __init__(self, tap: TapProductEvents, message_type: MessageType) -> None:
+        super().__init__(tap, schema=message_schema(message_type), name=message_type.stream)
+        self.message_type = message_type
+        self.events_tap = tap
+        self._mask_source: SelectionMask | None = None
+        self._memoized_mask = SelectionMask()
+
+    @property
+    def mask(self) -> SelectionMask:
+        """The SDK's selection mask, memoized (see MemoizedSelectionMask)."""
+        sdk_mask = super().mask
+        if self._mask_source is not sdk_mask:  # the catalog or selection changed
+            self._mask_source = sdk_mask
+            self._memoized_mask = MemoizedSelectionMask(sdk_mask)
+        return self._memoized_mask
+
+    def generate_child_contexts(
+        self, record: dict[str, t.Any], context: Context | None
+    ) -> t.Iterable[Context | None]:
+        """No child streams: skip the SDK's per-record child-context work."""
+        return ()
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        """The records of this stream that arrived since the last run."""
+        return self.events_tap.sync_pass.records(self.name)
+
+
+def message_streams(tap: TapProductEvents) -> list[MessageStream]:
+    """One stream per Segment message type."""
+    return [MessageStream(tap, m) for m in MESSAGE_TYPES.values()]

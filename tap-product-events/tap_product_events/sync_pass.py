@@ -1,0 +1,111 @@
+"""One pass over the sources per run, shared by the message streams.
+
+The first message stream the SDK syncs triggers the pass: every source is read once, each
+record lands in its stream's spool file, and each stream then drains its own spool. The
+sources' new bookmarks are held back and committed to the STATE only when every selected
+stream has emitted its records: a bookmark never runs ahead of the records it covers, so
+a run that fails part-way is read again in full next time (and the transform's dedup by
+`messageId` absorbs what was already delivered).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import typing as t
+import weakref
+
+from tap_product_events.arrival import StartDateFilter
+from tap_product_events.event_archives import EventArchives
+from tap_product_events.malformed import MalformedLineReport
+from tap_product_events.segment_messages import to_record
+from tap_product_events.settings import TapSettings
+from tap_product_events.spool import Spool
+
+SOURCES_STATE_KEY = "sources"
+"""Top-level STATE key holding each source's bookmark, next to the SDK's `bookmarks`."""
+
+
+class SyncPass:
+    """Reads the sources once and hands each stream its records."""
+
+    def __init__(
+        self,
+        settings: TapSettings,
+        tap_state: dict[str, t.Any],
+        selected_streams: t.Callable[[], set[str]],
+        write_state: t.Callable[[], None],
+        logger: logging.Logger,
+    ) -> None:
+        self.settings = settings
+        self.tap_state = tap_state
+        self.selected_streams = selected_streams
+        self.write_state = write_state
+        self.logger = logger
+        self._spool: Spool | None = None
+        self._waiting: set[str] = set()
+        self._pending: dict[str, t.Any] = {}
+
+    def records(self, stream_name: str) -> t.Iterator[dict[str, t.Any]]:
+        """The stream's records of this run; the first call reads the sources."""
+        if self._spool is None or stream_name not in self._waiting:
+            self._read_sources()
+        assert self._spool is not None
+        yield from self._spool.read(stream_name)
+        self._waiting.discard(stream_name)
+        if not self._waiting:
+            self._commit()
+
+    def _read_sources(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+        selected = self.selected_streams()
+        spool = Spool(selected)
+        # The spool's temporary folder goes away even if the run stops part-way.
+        weakref.finalize(self, spool.close)
+        self._spool, self._waiting = spool, set(selected)
+        writers = {name: spool.writer(name) for name in selected}
+
+        def accept(message: dict[str, t.Any]) -> None:
+            stream_name, record = to_record(message)
+            append = writers.get(stream_name)
+            if append is not None:  # deselected streams' messages are read past
+                append(record)
+
+        report = MalformedLineReport(self.logger, strict=self.settings.strict)
+        sources_state = self.tap_state.get(SOURCES_STATE_KEY) or {}
+        archives = EventArchives(self.settings.events_paths, self.logger, report)
+        previous = sources_state.get(archives.state_key)
+        start_filter = None
+        if previous is None and self.settings.start_date is not None:
+            start_filter = StartDateFilter(self.settings.start_date)
+        result = archives.read(previous, accept, start_filter)
+        spool.finish_writing()
+
+        self._pending = {archives.state_key: result.bookmark}
+        self.logger.info(
+            "Read %d new messages; files read: %d; per stream: %s",
+            result.messages,
+            result.files_read,
+            ", ".join(f"{name}: {n}" for name, n in sorted(spool.counts.items())) or "-",
+        )
+        if start_filter is not None:
+            self.logger.info(
+                "First run: skipped %d messages that arrived before start_date %s",
+                start_filter.skipped,
+                self.settings.start_date.isoformat() if self.settings.start_date else "",
+            )
+        report.log_summary()
+        if not self._waiting:
+            self._commit()
+
+    def _commit(self) -> None:
+        """Move the held-back bookmarks into the STATE and emit it."""
+        if not self._pending:
+            return
+        sources_state = self.tap_state.setdefault(SOURCES_STATE_KEY, {})
+        sources_state.update(copy.deepcopy(self._pending))
+        self._pending = {}
+        if self._spool is not None:
+            self._spool.close()
+        self.write_state()

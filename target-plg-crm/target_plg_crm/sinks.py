@@ -1,0 +1,557 @@
+"""Sinks: contacts and companies upserted by key, associations labelled, other streams counted.
+
+Each batch goes: validate -> encode as CRM properties -> skip what the ledger says is
+unchanged -> ensure properties -> upsert in calls of unique keys -> ledger (accepted
+writes only) and rejects file (refused records, retried next run).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import typing as t
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.sinks import BatchSink, Sink
+from singer_sdk.sinks.core import JSONSchemaValidator
+
+from target_plg_crm.crm.base import (
+    ASSOCIATIONS,
+    COMPANIES,
+    CONTACTS,
+    AssociationInput,
+    Outcome,
+    PropertyDefinition,
+    PropertyGroup,
+    UpsertInput,
+    WriteResult,
+)
+from target_plg_crm.crm.local import PRIMARY_LABEL
+from target_plg_crm.ledger import LedgerEntry, content_hash
+from target_plg_crm.properties import InvalidValue, PropertyPlan, property_label
+from target_plg_crm.sync_run import ContactRef, SyncRun
+
+if t.TYPE_CHECKING:
+    from singer_sdk.target_base import Target
+
+T = t.TypeVar("T")
+
+
+def without_formats(schema: dict) -> dict:
+    """A copy of a JSON schema without string formats.
+
+    The SDK would parse date-time strings itself and stop the run on the first bad one;
+    without formats, this target parses them and rejects just that record.
+    """
+
+    def strip(node: t.Any) -> t.Any:
+        if not isinstance(node, dict):
+            return node
+        node = {k: v for k, v in node.items() if k != "format"}
+        if isinstance(node.get("properties"), dict):
+            node["properties"] = {k: strip(v) for k, v in node["properties"].items()}
+        if "items" in node:
+            node["items"] = strip(node["items"])
+        for keyword in ("anyOf", "oneOf", "allOf"):
+            if isinstance(node.get(keyword), list):
+                node[keyword] = [strip(option) for option in node[keyword]]
+        return node
+
+    return t.cast("dict", strip(copy.deepcopy(schema)))
+
+
+def unique_key_chunks(items: Sequence[T], key: Callable[[T], str], size: int) -> Iterator[list[T]]:
+    """Consecutive chunks of at most `size` items in which no key repeats (order kept).
+
+    HubSpot refuses a batch with a duplicate id; a repeated key waits for the next call,
+    so the later record is applied after the earlier one, as in the input.
+    """
+    chunk: list[T] = []
+    keys: set[str] = set()
+    for item in items:
+        if len(chunk) >= size or key(item) in keys:
+            yield chunk
+            chunk, keys = [], set()
+        chunk.append(item)
+        keys.add(key(item))
+    if chunk:
+        yield chunk
+
+
+def _text(value: t.Any) -> str | None:
+    """An id value as a string (numbers as decimal strings); None when absent or empty."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def label_name(role: str) -> str:
+    """An association label name from a role: `Billing Owner` -> `billing_owner`."""
+    return re.sub(r"[^a-z0-9]+", "_", role.strip().lower()).strip("_")
+
+
+class _CRMStreamSink(BatchSink):
+    """Common ground of the sinks that write to the CRM."""
+
+    #: CRM object type written by this sink.
+    object_type: str
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict,
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        """Keep the run shared with the other sinks and a format-free schema."""
+        super().__init__(target, stream_name, schema, key_properties)
+        self.run: SyncRun = t.cast("t.Any", target).run
+        self._target = target
+        self.schema = without_formats(self.schema)
+        self._record_validator = JSONSchemaValidator(self.schema) if self.validate_schema else None
+
+    def get_validator(self) -> None:
+        """No SDK validation: an invalid record is rejected here, not fatal (see below)."""
+        return None
+
+    def validation_error(self, record: dict) -> str | None:
+        """Why `record` does not match the stream's schema, if it does not."""
+        if self._record_validator is None:
+            return None
+        try:
+            self._record_validator.validate(record)
+        except InvalidRecord as error:
+            return str(error)
+        return None
+
+    def reject(self, record: dict, key: str | None, code: str, reason: str) -> None:
+        """Write a refused record to the rejects file and count it."""
+        self.run.rejects.add(self.stream_name, key, code, reason, record)
+        self.run.summary.add(self.object_type, "rejected")
+        self.logger.warning("%s %s rejected: %s %s", self.object_type, key, code, reason)
+
+    def count(self, result: WriteResult) -> None:
+        """Count a created or updated record."""
+        self.run.summary.add(self.object_type, result.outcome.value)
+
+
+@dataclass
+class _Pending:
+    """A record that changed since the ledger's entry and must be written."""
+
+    record: dict
+    key: str
+    properties: dict[str, str]
+    hash: str
+    user_id: str | None = None
+    primary_account_id: str | None = None
+
+
+class _ObjectSink(_CRMStreamSink):
+    """Upserts one CRM object type by its key."""
+
+    #: Record field that holds the object's key.
+    key_field: str
+    #: Reject code when a record has no key.
+    missing_key_code: str
+
+    def id_property(self) -> str:
+        """The CRM property objects are upserted by."""
+        raise NotImplementedError
+
+    def key_property(self) -> PropertyDefinition | None:
+        """The property created for the key (None when the CRM has it built in)."""
+        return None
+
+    def record_key(self, record: dict) -> str | None:
+        """The object's key in `record`, normalised as the ledger stores it."""
+        return _text(record.get(self.key_field))
+
+    def remember(self, pending: _Pending, crm_id: str | None) -> None:
+        """Note the record's CRM id for the associations of this run."""
+
+    def setup(self) -> None:
+        """Plan the properties from the stream's schema."""
+        settings = self.run.settings
+        self.group = PropertyGroup(settings.property_group, property_label(settings.property_group))
+        self.plan = PropertyPlan.from_schema(
+            self.original_schema,
+            prefix=settings.property_prefix,
+            group=settings.property_group,
+            key_field=self.key_field,
+            key_property=self.key_property(),
+            logger=self.logger,
+        )
+        self.unhashed = {
+            self.plan.definitions[f].name
+            for f in settings.change_ignored_fields
+            if f in self.plan.definitions
+        }
+        # Options already ensured in the CRM; None until the first ensure_properties call.
+        self._ensured: dict[str, set[str]] | None = None
+
+    def _prepare(self, record: dict) -> _Pending | None:
+        key = self.record_key(record)
+        error = self.validation_error(record)
+        if error:
+            self.reject(record, key, "INVALID_RECORD", f"does not match the stream schema: {error}")
+            return None
+        if key is None:
+            self.reject(
+                record,
+                None,
+                self.missing_key_code,
+                f"no {self.key_field}: the CRM finds {self.object_type} by it",
+            )
+            return None
+        try:
+            properties = self.plan.encode(record)
+        except InvalidValue as error:
+            self.reject(record, key, "INVALID_VALUE", str(error))
+            return None
+        hashed = {k: v for k, v in properties.items() if k not in self.unhashed}
+        return _Pending(record, key, properties, content_hash(hashed))
+
+    def _ensure_properties(self, pending: Sequence[_Pending]) -> None:
+        needed: dict[str, set[str]] = {}
+        for item in pending:
+            for name, values in self.plan.enumeration_values(item.properties).items():
+                needed.setdefault(name, set()).update(values)
+        ensured = self._ensured
+        if ensured is not None and all(v <= ensured.get(n, set()) for n, v in needed.items()):
+            return
+        for name, values in (ensured or {}).items():
+            needed.setdefault(name, set()).update(values)
+        self.run.crm.ensure_properties(self.object_type, self.group, self.plan.with_options(needed))
+        self._ensured = needed
+
+    def process_batch(self, context: dict) -> None:
+        """Write the changed records of the batch; count the rest."""
+        ledger = self.run.ledger
+        pending: list[_Pending] = []
+        for record in context.get("records", []):
+            item = self._prepare(record)
+            if item is None:
+                continue
+            entry = ledger.get(self.object_type, item.key)
+            if entry is not None and entry.hash == item.hash:
+                self.run.summary.add(self.object_type, "unchanged")
+                self.remember(item, entry.crm_id)
+                continue
+            pending.append(item)
+        if not pending:
+            return
+        self._ensure_properties(pending)
+        crm = self.run.crm
+        for chunk in unique_key_chunks(pending, lambda p: p.key, crm.max_batch_size):
+            results = crm.upsert(
+                self.object_type,
+                self.id_property(),
+                [UpsertInput(p.key, p.properties) for p in chunk],
+            )
+            accepted: dict[str, LedgerEntry] = {}
+            for item, result in zip(chunk, results, strict=True):
+                if result.outcome is Outcome.REJECTED or result.crm_id is None:
+                    self.reject(
+                        item.record, item.key, result.code or "REJECTED", result.reason or ""
+                    )
+                    self.remember(item, None)
+                    continue
+                self.count(result)
+                self.remember(item, result.crm_id)
+                accepted[item.key] = LedgerEntry(
+                    item.hash, result.crm_id, item.user_id, item.primary_account_id
+                )
+            ledger.remember(self.object_type, accepted)
+
+
+class ContactsSink(_ObjectSink):
+    """`contacts` -> CRM contacts, upserted by e-mail (lower-case).
+
+    Works with a contacts stream from any tap: only `email` is required; `user_id` and
+    `primary_account_id`, when present, are written too and let associations find the
+    contact and its primary company.
+    """
+
+    object_type = CONTACTS
+    key_field = "email"
+    missing_key_code = "MISSING_EMAIL"
+
+    def id_property(self) -> str:
+        """Contacts are found by e-mail."""
+        return "email"
+
+    def setup(self) -> None:
+        """Plan properties; warn when the stream cannot carry an e-mail."""
+        super().setup()
+        if "email" not in (self.original_schema.get("properties") or {}):
+            self.logger.warning(
+                "Stream %s has no 'email' field: its records are rejected unless they carry one",
+                self.stream_name,
+            )
+
+    def record_key(self, record: dict) -> str | None:
+        """The e-mail, trimmed and lower-cased (the CRM matches e-mails that way)."""
+        email = record.get("email")
+        if not isinstance(email, str) or not email.strip():
+            return None
+        return email.strip().lower()
+
+    def _prepare(self, record: dict) -> _Pending | None:
+        item = super()._prepare(record)
+        if item is not None:
+            item.user_id = _text(record.get("user_id"))
+            item.primary_account_id = _text(record.get("primary_account_id"))
+        return item
+
+    def remember(self, pending: _Pending, crm_id: str | None) -> None:
+        """Note the contact's id and primary account under its e-mail and user id."""
+        self.run.directory.add_contact(
+            pending.key,
+            pending.user_id,
+            ContactRef(crm_id, pending.primary_account_id),
+        )
+
+
+class CompaniesSink(_ObjectSink):
+    """`companies` -> CRM companies, upserted by the unique `company_id_property`."""
+
+    object_type = COMPANIES
+    key_field = "account_id"
+    missing_key_code = "MISSING_ACCOUNT_ID"
+
+    def id_property(self) -> str:
+        """The unique property holding the account id."""
+        return self.run.settings.company_id_property
+
+    def key_property(self) -> PropertyDefinition:
+        """The account id property, created with a unique value (HubSpot's requirement)."""
+        settings = self.run.settings
+        return PropertyDefinition(
+            name=settings.company_id_property,
+            label="PLG account id",
+            type="string",
+            field_type="text",
+            group_name=settings.property_group,
+            has_unique_value=True,
+        )
+
+    def remember(self, pending: _Pending, crm_id: str | None) -> None:
+        """Note the company's id for the associations of this run."""
+        if crm_id is not None:
+            self.run.directory.companies[pending.key] = crm_id
+
+
+@dataclass
+class _PendingAssociation:
+    record: dict
+    key: str
+    contact_id: str
+    company_id: str
+    labels: frozenset[str]
+    hash: str
+
+
+class AssociationsSink(_CRMStreamSink):
+    """`associations` -> contact-company associations carrying labels.
+
+    Labels: the record's `role` (as a label name) and `primary` when the account is the
+    contact's `primary_account_id`. The labels become exactly these, so a changed role
+    moves the label. Associations have no other properties in HubSpot, so the record's
+    other fields (`is_champion`, `segments`, scores...) are not written anywhere.
+    The contact is found by user id or e-mail (this run, then the ledger, then the CRM),
+    the company by account id.
+    """
+
+    object_type = ASSOCIATIONS
+
+    def _find_contact(self, user_id: str | None, email: str | None) -> ContactRef | None:
+        directory, ledger = self.run.directory, self.run.ledger
+        seen = (user_id and directory.contacts_by_user.get(user_id)) or (
+            email and directory.contacts_by_email.get(email)
+        )
+        if seen and seen.crm_id:
+            return seen
+        found = (user_id and ledger.find_by_user(CONTACTS, user_id)) or None
+        entry = found[1] if found else (ledger.get(CONTACTS, email) if email else None)
+        if entry is not None:
+            primary = seen.primary_account_id if seen else entry.primary_account_id
+            return ContactRef(entry.crm_id, primary)
+        return ContactRef(None, seen.primary_account_id) if seen else None
+
+    def _find_company(self, account_id: str) -> str | None:
+        known = self.run.directory.companies.get(account_id)
+        if known:
+            return known
+        entry = self.run.ledger.get(COMPANIES, account_id)
+        return entry.crm_id if entry else None
+
+    def _lookup(self, object_type: str, id_property: str, keys: set[str]) -> dict[str, str]:
+        """Ask the CRM (batch read) for ids neither this run nor the ledger knows."""
+        found: dict[str, str] = {}
+        ordered = sorted(keys)
+        size = self.run.crm.max_batch_size
+        for start in range(0, len(ordered), size):
+            found.update(
+                self.run.crm.find_ids(object_type, id_property, ordered[start : start + size])
+            )
+        return found
+
+    def process_batch(self, context: dict) -> None:
+        """Associate each record's contact and company, after their sinks were drained."""
+        # The contacts and companies of this run must be in the CRM (with ids) first.
+        t.cast("t.Any", self._target).drain_object_sinks()
+        rows = []
+        for record in context.get("records", []):
+            account_id = _text(record.get("account_id"))
+            user_id = _text(record.get("user_id"))
+            email_value = record.get("email")
+            email = email_value.strip().lower() if isinstance(email_value, str) else None
+            key = f"{user_id or email}@{account_id}"
+            error = self.validation_error(record)
+            if error:
+                self.reject(
+                    record, key, "INVALID_RECORD", f"does not match the stream schema: {error}"
+                )
+                continue
+            if account_id is None:
+                self.reject(record, key, "MISSING_ACCOUNT_ID", "no account_id")
+                continue
+            if user_id is None and not email:
+                self.reject(record, key, "MISSING_CONTACT", "neither user_id nor email")
+                continue
+            rows.append((record, key, user_id, email or None, account_id))
+        contacts = {row[2:4]: self._find_contact(row[2], row[3]) for row in rows}
+        missing_emails = {
+            email
+            for (user_id, email), ref in contacts.items()
+            if email and not (ref and ref.crm_id)
+        }
+        crm_contacts = self._lookup(CONTACTS, "email", missing_emails) if missing_emails else {}
+        companies = {row[4]: self._find_company(row[4]) for row in rows}
+        missing_accounts = {a for a, crm_id in companies.items() if crm_id is None}
+        crm_companies = (
+            self._lookup(COMPANIES, self.run.settings.company_id_property, missing_accounts)
+            if missing_accounts
+            else {}
+        )
+        pending: list[_PendingAssociation] = []
+        for record, key, user_id, email, account_id in rows:
+            ref = contacts[(user_id, email)]
+            contact_id = (ref.crm_id if ref else None) or (
+                crm_contacts.get(email) if email else None
+            )
+            company_id = companies[account_id] or crm_companies.get(account_id)
+            if contact_id is None:
+                self.reject(
+                    record,
+                    key,
+                    "CONTACT_NOT_FOUND",
+                    f"no contact for user_id={user_id} email={email} in this run, the ledger "
+                    "or the CRM (was the contact rejected or never sent?)",
+                )
+                continue
+            if company_id is None:
+                self.reject(
+                    record,
+                    key,
+                    "COMPANY_NOT_FOUND",
+                    f"no company for account_id={account_id} in this run, the ledger or the CRM",
+                )
+                continue
+            labels = set()
+            role = record.get("role")
+            if isinstance(role, str) and label_name(role):
+                labels.add(label_name(role))
+            if ref is not None and ref.primary_account_id == account_id:
+                labels.add(PRIMARY_LABEL)
+            ledger_key = f"{contact_id}-{company_id}"
+            digest = content_hash(sorted(labels))
+            entry = self.run.ledger.get(ASSOCIATIONS, ledger_key)
+            if entry is not None and entry.hash == digest:
+                self.run.summary.add(ASSOCIATIONS, "unchanged")
+                continue
+            pending.append(
+                _PendingAssociation(
+                    record, ledger_key, contact_id, company_id, frozenset(labels), digest
+                )
+            )
+        self._write(pending)
+
+    def _write(self, pending: Sequence[_PendingAssociation]) -> None:
+        crm, ledger = self.run.crm, self.run.ledger
+        for chunk in unique_key_chunks(pending, lambda p: p.key, crm.max_batch_size):
+            results = crm.associate(
+                [AssociationInput(p.contact_id, p.company_id, p.labels) for p in chunk]
+            )
+            accepted: dict[str, LedgerEntry] = {}
+            for item, result in zip(chunk, results, strict=True):
+                if result.outcome is Outcome.REJECTED:
+                    self.reject(
+                        item.record, item.key, result.code or "REJECTED", result.reason or ""
+                    )
+                    # A ledger pointing at an object the CRM no longer has would never
+                    # heal: forget it so the next run upserts that object again.
+                    if result.code == "CONTACT_NOT_FOUND":
+                        ledger.forget_crm_id(CONTACTS, item.contact_id)
+                    elif result.code == "COMPANY_NOT_FOUND":
+                        ledger.forget_crm_id(COMPANIES, item.company_id)
+                    continue
+                self.count(result)
+                accepted[item.key] = LedgerEntry(item.hash, result.crm_id or item.key)
+            ledger.remember(ASSOCIATIONS, accepted)
+
+
+class IgnoredStreamSink(Sink):
+    """Any other stream: warned about once, counted, never written."""
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict,
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        """Count into the run shared with the other sinks."""
+        super().__init__(target, stream_name, schema, key_properties)
+        self.run: SyncRun = t.cast("t.Any", target).run
+        self.schema = without_formats(self.schema)  # never parse what is not written
+
+    def get_validator(self) -> None:
+        """Records that are not written need no validation."""
+        return None
+
+    def setup(self) -> None:
+        """Warn once per stream name."""
+        if self.stream_name not in self.run.warned_streams:
+            self.run.warned_streams.add(self.stream_name)
+            self.logger.warning(
+                "Stream %r is not a CRM stream (contacts, companies, associations): its "
+                "records are counted and ignored",
+                self.stream_name,
+            )
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Count the record."""
+        self.run.summary.ignored_streams[self.stream_name] += 1
+
+    def process_batch(self, context: dict) -> None:
+        """Nothing to write."""
+
+
+SINKS: dict[str, type[Sink]] = {
+    CONTACTS: ContactsSink,
+    COMPANIES: CompaniesSink,
+    ASSOCIATIONS: AssociationsSink,
+}
+
+__all__ = [
+    "SINKS",
+    "AssociationsSink",
+    "CompaniesSink",
+    "ContactsSink",
+    "IgnoredStreamSink",
+]

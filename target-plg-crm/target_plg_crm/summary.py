@@ -1,0 +1,59 @@
+"""What a run did, per CRM object type: created, updated, unchanged, rejected."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+OUTCOMES = ("created", "updated", "unchanged", "rejected")
+
+
+@dataclass
+class RunSummary:
+    """Counters filled by the sinks, logged and written at the end of the run."""
+
+    dry_run: bool = False
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    ignored_streams: Counter[str] = field(default_factory=Counter)
+
+    def add(self, object_type: str, outcome: str, count: int = 1) -> None:
+        """Count `count` records of `object_type` with `outcome` (one of OUTCOMES)."""
+        self.counts.setdefault(object_type, Counter())[outcome] += count
+
+    def as_dict(self) -> dict:
+        """The summary as JSON-ready data."""
+        return {
+            "finished_at": datetime.now(UTC).isoformat(),
+            "dry_run": self.dry_run,
+            "objects": {
+                object_type: {outcome: counts[outcome] for outcome in OUTCOMES}
+                for object_type, counts in sorted(self.counts.items())
+            },
+            "ignored_streams": dict(sorted(self.ignored_streams.items())),
+        }
+
+    def log(self, logger: logging.Logger) -> None:
+        """One line per object type (and one per ignored stream)."""
+        verb = ("would create", "would update") if self.dry_run else ("created", "updated")
+        for object_type, counts in sorted(self.counts.items()):
+            logger.info(
+                "%s: %d %s, %d %s, %d unchanged, %d rejected",
+                object_type,
+                counts["created"],
+                verb[0],
+                counts["updated"],
+                verb[1],
+                counts["unchanged"],
+                counts["rejected"],
+            )
+        for stream, count in sorted(self.ignored_streams.items()):
+            logger.info("stream %s: %d records ignored (not a CRM stream)", stream, count)
+
+    def write(self, path: Path) -> None:
+        """Write the summary as JSON to `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")

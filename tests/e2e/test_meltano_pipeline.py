@@ -1,0 +1,178 @@
+"""The whole suite under real `meltano run`: demo archive -> tap -> transform -> local CRM."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+
+from demo.generate_demo import generate
+from tests.e2e.conftest import REPO, MeltanoProject
+from tests.reference.metrics_reference import compute
+
+pytestmark = pytest.mark.e2e
+
+AS_OF = datetime(2026, 7, 1, tzinfo=UTC)  # the dev environment's as_of
+SMALL_DEMO = {"seed": 11, "accounts": 14, "users": 45, "days": 50}
+
+
+def archive_messages(events_dir: Path) -> list[dict]:
+    """Every message of a Segment archive, in file order."""
+    messages = []
+    for path in sorted(events_dir.rglob("*.jsonl.gz")):
+        with gzip.open(path, "rb") as lines:
+            messages.extend(orjson.loads(line) for line in lines if line.strip())
+    return messages
+
+
+def scoring_config() -> dict:
+    """The plg-scores mapping config of the repository's meltano.yml."""
+    project = yaml.safe_load((REPO / "meltano.yml").read_text())
+    (mapper,) = project["plugins"]["mappers"]
+    (mapping,) = mapper["mappings"]
+    return mapping["config"]
+
+
+def as_crm_string(value: object) -> str | None:
+    """How the CRM holds a record value: strings, `true`/`false`, decimal numbers."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def tap_record_counts(meltano_log: str) -> int:
+    """Records the tap emitted in a run, from its record_count metrics in Meltano's log."""
+    total = 0
+    for line in meltano_log.splitlines():
+        if "tap-product-events" in line and '"record_count"' in line:
+            match = re.search(r'"value":\s*(\d+)', line)
+            assert match, line
+            total += int(match.group(1))
+    return total
+
+
+COMPARED = {
+    "contacts": (
+        "engagement_score", "engagement_score_previous", "engagement_trend_label",
+        "active_days", "score_reasons", "days_since_last_active", "tenure_days",
+        "activation_steps_completed", "activated", "features_used", "primary_account_id",
+        "is_pql", "segments", "lifecycle_stage", "last_active_at",
+    ),
+    "companies": (
+        "engagement_score", "engagement_trend", "active_users", "total_users",
+        "champion_user_id", "name", "domain", "is_pqa", "segments", "lifecycle_stage",
+        "activated", "features_used",
+    ),
+}
+
+
+def test_meltano_run_puts_the_contract_scores_on_crm_records(
+    meltano_project: MeltanoProject,
+) -> None:
+    counts = generate(meltano_project.events_dir, **SMALL_DEMO)
+    meltano_project.run_pipeline()
+
+    messages = archive_messages(meltano_project.events_dir)
+    assert len(messages) == counts["messages"]
+    expected = compute(messages, scoring_config(), AS_OF)
+
+    companies = {row["account_key"]: row for row in meltano_project.crm_rows("companies")}
+    assert set(companies) == {r["account_id"] for r in expected["companies"]}
+    for record in expected["companies"]:
+        properties = companies[record["account_id"]]["properties"]
+        for field in COMPARED["companies"]:
+            assert properties.get(f"plg_{field}") == as_crm_string(record[field]), (
+                record["account_id"], field)
+
+    contacts = {row["email"]: row for row in meltano_project.crm_rows("contacts")}
+    with_email = [r for r in expected["contacts"] if r["email"]]
+    assert set(contacts) == {r["email"] for r in with_email}
+    for record in with_email:
+        properties = contacts[record["email"]]["properties"]
+        assert properties["plg_user_id"] == record["user_id"]
+        for field in COMPARED["contacts"]:
+            assert properties.get(f"plg_{field}") == as_crm_string(record[field]), (
+                record["user_id"], field)
+
+    # Users without a valid email cannot be CRM contacts: each one is a reported reject.
+    rejects = [
+        json.loads(line)
+        for line in (meltano_project.root / "output" / "rejects.jsonl").read_text().splitlines()
+    ]
+    no_email = {r["user_id"] for r in expected["contacts"] if not r["email"]}
+    assert {r["record"]["user_id"] for r in rejects if r["stream"] == "contacts"} == no_email
+    assert meltano_project.summary()["objects"]["contacts"]["rejected"] == len(no_email)
+
+    # Associations: one per membership of a contact, labelled with the role, plus `primary`.
+    contact_ids = {row["id"]: row["properties"]["plg_user_id"] for row in contacts.values()}
+    company_ids = {row["id"]: key for key, row in companies.items()}
+    labels = {
+        (contact_ids[a["contact_id"]], company_ids[a["company_id"]]): set(a["labels"])
+        for a in meltano_project.crm_rows("associations")
+    }
+    primary = {r["user_id"]: r["primary_account_id"] for r in with_email}
+    expected_labels = {
+        (r["user_id"], r["account_id"]): {r["role"]} - {None}
+        | ({"primary"} if primary[r["user_id"]] == r["account_id"] else set())
+        for r in expected["associations"]
+        if r["user_id"] in primary
+    }
+    assert labels == expected_labels
+    assert any(len(v) > 1 for v in expected_labels.values())
+
+
+def test_second_run_reads_only_new_arrivals_and_writes_only_changes(
+    meltano_project: MeltanoProject,
+) -> None:
+    counts = generate(meltano_project.events_dir, **SMALL_DEMO)
+    first = meltano_project.run_pipeline()
+    assert tap_record_counts(first.stderr) == counts["messages"]
+    created = meltano_project.summary()["objects"]
+    assert created["companies"]["created"] == SMALL_DEMO["accounts"] or created["companies"][
+        "created"] > 0
+    bookmarks = meltano_project.state()["singer_state"]["bookmarks"]
+    assert bookmarks, "meltano stored no bookmark"
+    updated_at = {r["id"]: r["updated_at"] for r in meltano_project.crm_rows("contacts")}
+
+    # Nothing new arrived and as_of is fixed: nothing is read, nothing is written.
+    second = meltano_project.run_pipeline()
+    assert tap_record_counts(second.stderr) == 0
+    summary = meltano_project.summary()["objects"]
+    for kind in ("companies", "contacts", "associations"):
+        assert summary[kind]["created"] == summary[kind]["updated"] == 0, (kind, summary)
+        assert summary[kind]["unchanged"] > 0
+    assert {r["id"]: r["updated_at"] for r in meltano_project.crm_rows("contacts")} == updated_at
+
+    # A late file arrives with old timestamps: the next run reads just it, and the one
+    # contact whose usage it adds is the only contact updated.
+    contact = next(r for r in meltano_project.crm_rows("contacts")
+                   if r["properties"].get("plg_primary_account_id"))
+    user_id = contact["properties"]["plg_user_id"]
+    account_id = contact["properties"]["plg_primary_account_id"]
+    late = [
+        {
+            "type": "track", "event": "Integration Connected", "userId": user_id,
+            "messageId": f"late-{n}", "timestamp": f"2026-06-2{n}T10:00:00Z",
+            "receivedAt": "2026-07-03T08:00:00Z", "context": {"groupId": account_id},
+            "properties": {},
+        }
+        for n in range(3)
+    ]
+    late_file = meltano_project.events_dir / "2026" / "07" / "03" / "late.jsonl.gz"
+    late_file.parent.mkdir(parents=True)
+    late_file.write_bytes(gzip.compress(b"\n".join(orjson.dumps(m) for m in late) + b"\n"))
+    third = meltano_project.run_pipeline()
+    assert tap_record_counts(third.stderr) == len(late)
+    after = {r["id"]: r for r in meltano_project.crm_rows("contacts")}
+    assert after[contact["id"]]["updated_at"] != updated_at[contact["id"]]
+    assert int(after[contact["id"]]["properties"]["plg_engagement_score"]) >= int(
+        contact["properties"]["plg_engagement_score"])
+    assert meltano_project.summary()["objects"]["contacts"]["updated"] >= 1

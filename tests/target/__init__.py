@@ -1,0 +1,1 @@
+"""Tests of target-plg-crm against the embedded local CRM."""

@@ -1,0 +1,94 @@
+"""Recency, tenure, active days and users, activation milestones and feature adoption."""
+
+from __future__ import annotations
+
+from plg_transform.fields import KEYS
+from plg_transform.population import Snapshot
+from plg_transform.sql_text import literal
+
+
+def _event_scope(kind: str) -> str:
+    return "account_id IS NOT NULL" if kind != "user" else "true"
+
+
+def build_activity(snap: Snapshot) -> None:
+    """Create act_<kind> (last activity, active days/users, features) and ms_<kind>."""
+    cur = snap.current_start
+    for kind in ("user", "account", "membership"):
+        keys = ", ".join(KEYS[kind])
+        snap.run(
+            f"""
+            CREATE OR REPLACE TEMP TABLE act_{kind} AS
+            SELECT {keys},
+                   max(ts) AS last_active_at,
+                   min(ts) AS first_event_at,
+                   count(DISTINCT day) FILTER (WHERE weight > 0 AND day >= {cur}) AS active_days,
+                   count(DISTINCT user_id) FILTER (WHERE weight > 0 AND day >= {cur})
+                       AS active_users,
+                   coalesce(string_agg(DISTINCT feature, ';' ORDER BY feature)
+                       FILTER (WHERE day >= {cur} AND feature IS NOT NULL), '') AS features_used,
+                   count(DISTINCT feature) FILTER (WHERE day >= {cur}) AS features_count
+            FROM ev WHERE {_event_scope(kind)} GROUP BY {keys}
+            """
+        )
+    _milestones(snap)
+    _first_seen(snap)
+
+
+def _milestones(snap: Snapshot) -> None:
+    milestones = snap.settings.milestones
+    snap.run("CREATE OR REPLACE TEMP TABLE milestones (idx INTEGER, event VARCHAR, n BIGINT)")
+    if milestones:
+        snap.con.executemany(
+            "INSERT INTO milestones VALUES (?, ?, ?)",
+            [[i, m.event, m.count] for i, m in enumerate(milestones)],
+        )
+    total = len(milestones)
+    events = ", ".join(literal(m.event) for m in milestones) or "NULL"
+    for kind in ("user", "account", "membership"):
+        keys = ", ".join(KEYS[kind])
+        # Completion = timestamp of the count-th occurrence (by time, then messageId).
+        snap.run(
+            f"""
+            CREATE OR REPLACE TEMP TABLE ms_{kind} AS
+            WITH occurrences AS (
+                SELECT {keys}, event, ts,
+                       row_number() OVER (PARTITION BY {keys}, event ORDER BY ts, message_id) AS n
+                FROM ev WHERE {_event_scope(kind)} AND event IN ({events}))
+            SELECT {keys}, count(*) AS steps,
+                   CASE WHEN count(*) = {total} THEN max(o.ts) END AS activated_at
+            FROM occurrences o JOIN milestones m ON o.event = m.event AND o.n = m.n
+            GROUP BY {keys}
+            """
+        )
+
+
+def _first_seen(snap: Snapshot) -> None:
+    """Earliest own message (events included) per entity: fs_<kind>."""
+    snap.run(
+        """
+        CREATE OR REPLACE TEMP TABLE fs_user AS
+        SELECT user_id, min(ts) AS first_message_at FROM (
+            SELECT user_id, ts FROM msg WHERE user_id IS NOT NULL
+            UNION ALL SELECT user_id, ts FROM ev)
+        GROUP BY user_id
+        """
+    )
+    snap.run(
+        """
+        CREATE OR REPLACE TEMP TABLE fs_account AS
+        SELECT account_id, min(ts) AS first_message_at FROM (
+            SELECT account_id, ts FROM msg WHERE kind = 'group'
+            UNION ALL SELECT account_id, ts FROM ev WHERE account_id IS NOT NULL)
+        GROUP BY account_id
+        """
+    )
+    snap.run(
+        """
+        CREATE OR REPLACE TEMP TABLE fs_membership AS
+        SELECT user_id, account_id, min(ts) AS first_message_at FROM (
+            SELECT user_id, account_id, ts FROM msg WHERE kind = 'group' AND user_id IS NOT NULL
+            UNION ALL SELECT user_id, account_id, ts FROM ev WHERE account_id IS NOT NULL)
+        GROUP BY user_id, account_id
+        """
+    )

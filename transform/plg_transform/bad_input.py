@@ -1,0 +1,54 @@
+"""Counting and reporting bad input without stopping the run (unless strict)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+EXAMPLES_KEPT = 3
+
+REASONS = {
+    "no_time": "no timestamp, originalTimestamp or receivedAt that parses as ISO 8601",
+    "no_identity": "no usable userId/anonymousId (or previousId/groupId where needed)",
+    "no_event_name": "track event without an event name",
+    "malformed_traits": "traits is not a JSON object (message kept, traits ignored)",
+    "malformed_record": "record is not a JSON object",
+    "bad_metric": "metrics record without a valid entity, ids, metric, value or observed_at",
+    "future_timestamp": "timestamp more than 1 day after the run started (kept, counts only "
+    "once as_of reaches it)",
+    "invalid_email": "merged email trait is not a plausible address (email left null)",
+}
+
+
+class BadInputError(Exception):
+    """Raised in strict mode at the first bad input."""
+
+
+@dataclass
+class BadInput:
+    """Per-reason counts of bad input, with a few example message ids each."""
+
+    strict: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    fatal_reasons: frozenset[str] = frozenset(REASONS) - {"future_timestamp"}
+
+    def add(self, reason: str, example: object, count: int = 1) -> None:
+        """Count `count` bad inputs for `reason`; strict mode stops on fatal reasons."""
+        if self.strict and reason in self.fatal_reasons:
+            raise BadInputError(f"strict: {reason} ({REASONS[reason]}): {example}")
+        self.counts[reason] = self.counts.get(reason, 0) + count
+        kept = self.examples.setdefault(reason, [])
+        if len(kept) < EXAMPLES_KEPT:
+            kept.append(str(example))
+
+    def report(self, logger: logging.Logger) -> None:
+        """Log one summary line per reason."""
+        for reason in sorted(self.counts):
+            logger.warning(
+                "bad input: %s: %d (%s), e.g. %s",
+                reason,
+                self.counts[reason],
+                REASONS[reason],
+                ", ".join(self.examples[reason]),
+            )

@@ -1,0 +1,112 @@
+"""Engagement: capped daily counts, raw values, P90 reference, scores, trend, reasons.
+
+score(r) = floor(100 * (1 - 10 ** (-r / ref)) + 0.5), computed by DuckDB's pow(), which
+gives the same doubles as Python's `**` (both use the C library's pow).
+"""
+
+from __future__ import annotations
+
+from plg_transform.fields import KEYS
+from plg_transform.population import Snapshot
+
+SCORE_MACRO = """
+CREATE OR REPLACE TEMP MACRO plg_score(r, ref) AS
+    CASE WHEN ref IS NULL THEN 0
+         ELSE CAST(floor(100 * (1 - pow(10, -r / ref)) + 0.5) AS INTEGER) END
+"""
+
+
+def _daily_counts(snap: Snapshot) -> None:
+    cap = snap.settings.daily_cap
+    counted = f"least(count(*), {int(cap)})" if cap > 0 else "count(*)"
+    # Only scored events in the two windows can contribute to raw values.
+    scope = f"weight > 0 AND day >= {snap.previous_start}"
+    snap.run(
+        f"""
+        CREATE OR REPLACE TEMP TABLE daily_user AS
+        SELECT user_id, event, weight, day, {counted} AS c FROM ev
+        WHERE {scope} GROUP BY ALL
+        """
+    )
+    snap.run(
+        f"""
+        CREATE OR REPLACE TEMP TABLE daily_membership AS
+        SELECT user_id, account_id, event, weight, day, {counted} AS c FROM ev
+        WHERE {scope} AND account_id IS NOT NULL GROUP BY ALL
+        """
+    )
+    # An account's count is the sum of its memberships' capped counts.
+    snap.run(
+        """
+        CREATE OR REPLACE TEMP TABLE daily_account AS
+        SELECT account_id, event, weight, day, sum(c) AS c FROM daily_membership GROUP BY ALL
+        """
+    )
+
+
+def _raw_values(snap: Snapshot, kind: str) -> None:
+    keys = ", ".join(KEYS[kind])
+    cur = snap.current_start
+    snap.run(
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_{kind} AS
+        WITH per_event AS (
+            SELECT {keys}, event, weight,
+                   CAST(coalesce(sum(c) FILTER (WHERE day >= {cur}), 0) AS BIGINT) AS n_cur,
+                   CAST(coalesce(sum(c) FILTER (WHERE day < {cur}), 0) AS BIGINT) AS n_prev
+            FROM daily_{kind} GROUP BY ALL)
+        SELECT {keys},
+               fsum(weight * n_cur) AS raw_cur,
+               fsum(weight * n_prev) AS raw_prev,
+               coalesce(array_to_string(
+                   list(event || ' x' || n_cur ORDER BY weight * n_cur DESC, event)
+                       FILTER (WHERE n_cur > 0)[1:3], ', '), '') AS score_reasons
+        FROM per_event GROUP BY ALL
+        """
+    )
+
+
+def reference(snap: Snapshot, kind: str) -> float | None:
+    """score_reference[kind], else the nearest-rank P90 of raw over raw > 0 (None if empty)."""
+    configured = snap.settings.score_reference.get(kind)
+    if configured is not None:
+        return configured
+    # Nearest rank ceil(0.9 * n), in exact integer arithmetic: (9n + 9) // 10.
+    row = snap.rows(
+        f"""
+        SELECT raw_cur FROM (
+            SELECT raw_cur, row_number() OVER (ORDER BY raw_cur) AS rank, count(*) OVER () AS n
+            FROM raw_{kind} WHERE raw_cur > 0)
+        WHERE rank = (9 * n + 9) // 10
+        """
+    )
+    return float(row[0][0]) if row else None
+
+
+def build_engagement(snap: Snapshot) -> dict[str, float | None]:
+    """Create eng_<kind> tables (keys, raw, scores, trend, label, reasons); return refs."""
+    snap.run(SCORE_MACRO)
+    _daily_counts(snap)
+    refs: dict[str, float | None] = {}
+    for kind in ("user", "membership", "account"):
+        _raw_values(snap, kind)
+        refs[kind] = reference(snap, kind)
+        snap.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE ref_{kind} AS SELECT CAST(? AS DOUBLE) AS ref",
+            [refs[kind]],
+        )
+        keys = ", ".join(KEYS[kind])
+        snap.run(
+            f"""
+            CREATE OR REPLACE TEMP TABLE eng_{kind} AS
+            WITH scored AS (
+                SELECT {keys}, raw_cur, raw_prev, score_reasons,
+                       plg_score(raw_cur, (SELECT ref FROM ref_{kind})) AS engagement_score,
+                       plg_score(raw_prev, (SELECT ref FROM ref_{kind}))
+                           AS engagement_score_previous
+                FROM raw_{kind})
+            SELECT *, engagement_score - engagement_score_previous AS engagement_trend
+            FROM scored
+            """
+        )
+    return refs

@@ -1,0 +1,209 @@
+"""The DuckDB store: every deduplicated message, trait and backend metric observation.
+
+Everything is recomputed from the store at the end of each run, which is what makes
+k incremental runs give exactly the records of one full run. Rows arrive in bulk:
+buffers are written as NDJSON chunks and loaded with `read_json`, then merged into the
+permanent tables once per run (first delivered copy of a messageId wins).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import duckdb
+import orjson
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS messages (
+    seq BIGINT, message_id VARCHAR, kind VARCHAR, user_id VARCHAR, anonymous_id VARCHAR,
+    account_id VARCHAR, event VARCHAR, ts TIMESTAMP);
+CREATE TABLE IF NOT EXISTS traits (
+    seq BIGINT, key VARCHAR, value JSON, text VARCHAR, valid BOOLEAN, instant TIMESTAMP);
+CREATE TABLE IF NOT EXISTS observations (
+    seq BIGINT, entity VARCHAR, user_id VARCHAR, account_id VARCHAR, metric VARCHAR,
+    value JSON, observed_at TIMESTAMP);
+"""
+
+# Staging lives in TEMP tables (memory, spilling to disk): a failed run leaves nothing.
+_STAGING = """
+DROP TABLE IF EXISTS main.incoming_messages;
+DROP TABLE IF EXISTS main.incoming_traits;
+DROP TABLE IF EXISTS main.incoming_observations;
+DROP TABLE IF EXISTS incoming_messages;
+DROP TABLE IF EXISTS incoming_traits;
+DROP TABLE IF EXISTS incoming_observations;
+CREATE TEMP TABLE incoming_messages AS SELECT * FROM messages LIMIT 0;
+CREATE TEMP TABLE incoming_traits AS SELECT * FROM traits LIMIT 0;
+CREATE TEMP TABLE incoming_observations AS SELECT * FROM observations LIMIT 0;
+"""
+
+# Chunks are written column by column (one JSON object of arrays), which is far cheaper
+# to produce in Python than one object per row; DuckDB zips the arrays back with unnest.
+_CHUNK_COLUMNS = {
+    "messages": [
+        ("seq", "BIGINT"),
+        ("id", "VARCHAR"),
+        ("k", "VARCHAR"),
+        ("u", "VARCHAR"),
+        ("a", "VARCHAR"),
+        ("g", "VARCHAR"),
+        ("e", "VARCHAR"),
+        ("ts", "BIGINT"),
+    ],
+    "traits": [
+        ("seq", "BIGINT"),
+        ("key", "VARCHAR"),
+        ("v", "VARCHAR"),
+        ("s", "VARCHAR"),
+        ("ok", "BOOLEAN"),
+        ("inst", "BIGINT"),
+    ],
+    "observations": [
+        ("seq", "BIGINT"),
+        ("ent", "VARCHAR"),
+        ("u", "VARCHAR"),
+        ("g", "VARCHAR"),
+        ("m", "VARCHAR"),
+        ("v", "VARCHAR"),
+        ("ts", "BIGINT"),
+    ],
+}
+_CHUNK_SELECT = {
+    "messages": "seq + $base, id, k, u, a, g, e, make_timestamp(ts)",
+    "traits": "seq + $base, key, v::JSON, s, ok, make_timestamp(inst)",
+    "observations": "seq + $base, ent, u, g, m, v::JSON, make_timestamp(ts)",
+}
+
+
+def _chunk_sql(table: str) -> str:
+    cols = _CHUNK_COLUMNS[table]
+    spec = ", ".join(f"{name}: '{sql}[]'" for name, sql in cols)
+    unnest = ", ".join(f"unnest({name}) AS {name}" for name, _ in cols)
+    return f"""
+        INSERT INTO incoming_{table} SELECT {_CHUNK_SELECT[table]} FROM (
+            SELECT {unnest} FROM read_json($path, format='unstructured',
+                maximum_object_size=2147483647, columns={{{spec}}}))"""
+
+
+class Store:
+    """A DuckDB file holding everything later runs need."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.is_new = not path.exists()
+        self.con = duckdb.connect(str(path))
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(_SCHEMA)
+        self.con.execute(_STAGING)
+        if self.get_meta("store_id") is None:
+            self.set_meta("store_id", uuid.uuid4().hex)
+        # Arrival sequence continues across runs so "first delivered wins" holds.
+        row = self.con.execute(
+            "SELECT greatest((SELECT max(seq) FROM messages), (SELECT max(seq) FROM observations))"
+        ).fetchone()
+        self.base_seq = (row[0] if row and row[0] is not None else -1) + 1
+        self._chunk_dir = Path(tempfile.mkdtemp(prefix="plg-chunks-", dir=path.parent))
+
+    @property
+    def store_id(self) -> str:
+        """Random id of this store, fixed at creation."""
+        return str(self.get_meta("store_id"))
+
+    def get_meta(self, key: str) -> str | None:
+        """A value remembered in the store."""
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a value in the store."""
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def has_history(self) -> bool:
+        """True when earlier runs stored messages or metrics."""
+        row = self.con.execute(
+            "SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM observations)"
+        ).fetchone()
+        return bool(row and row[0])
+
+    def append(self, table: str, rows: list[tuple]) -> None:
+        """Bulk-load buffered rows into the run's staging table `incoming_<table>`."""
+        if not rows:
+            return
+        names = [name for name, _ in _CHUNK_COLUMNS[table]]
+        columns = dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
+        chunk = self._chunk_dir / f"{table}.json"
+        chunk.write_bytes(orjson.dumps(columns))
+        self.con.execute(_chunk_sql(table), {"path": str(chunk), "base": self.base_seq})
+
+    def merge_incoming(self) -> dict[str, int]:
+        """Move the run's staged rows into the store, skipping ids seen before.
+
+        Returns counts of received and new messages and observations.
+        """
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        received = con.execute("SELECT count(*) FROM incoming_messages").fetchone()
+        con.execute(
+            """
+            INSERT INTO messages
+            SELECT * FROM incoming_messages i
+            WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_id = i.message_id)
+            QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY seq) = 1
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO traits
+            SELECT t.* FROM incoming_traits t
+            WHERE t.seq IN (SELECT seq FROM messages WHERE seq >= $base)
+            """,
+            {"base": self.base_seq},
+        )
+        new = con.execute(
+            "SELECT count(*) FROM messages WHERE seq >= $base", {"base": self.base_seq}
+        ).fetchone()
+        obs_received = con.execute("SELECT count(*) FROM incoming_observations").fetchone()
+        con.execute(
+            """
+            INSERT INTO observations
+            SELECT * FROM incoming_observations i
+            WHERE NOT EXISTS (
+                SELECT 1 FROM observations o
+                WHERE o.entity = i.entity AND o.metric = i.metric
+                  AND o.observed_at = i.observed_at
+                  AND o.user_id IS NOT DISTINCT FROM i.user_id
+                  AND o.account_id IS NOT DISTINCT FROM i.account_id)
+            QUALIFY row_number() OVER (
+                PARTITION BY entity, user_id, account_id, metric, observed_at ORDER BY seq) = 1
+            """
+        )
+        obs_new = con.execute(
+            "SELECT count(*) FROM observations WHERE seq >= $base", {"base": self.base_seq}
+        ).fetchone()
+        con.execute(_STAGING)
+        con.execute("COMMIT")
+        return {
+            "messages_received": int(received[0]) if received else 0,
+            "messages_new": int(new[0]) if new else 0,
+            "observations_received": int(obs_received[0]) if obs_received else 0,
+            "observations_new": int(obs_new[0]) if obs_new else 0,
+        }
+
+    def close(self) -> None:
+        """Drop the staging tables and close the file."""
+        try:
+            self.con.execute(
+                "DROP TABLE IF EXISTS incoming_messages; DROP TABLE IF EXISTS incoming_traits;"
+                "DROP TABLE IF EXISTS incoming_observations;"
+            )
+            self.con.execute("CHECKPOINT")
+        finally:
+            self.con.close()
+            for leftover in self._chunk_dir.glob("*"):
+                leftover.unlink()
+            os.rmdir(self._chunk_dir)
