@@ -281,5 +281,5 @@ def test_rule_on_a_metric_no_data_has_provided_reads_null(tmp_path: Path) -> Non
 
 
 def test_no_input_emits_no_records(tmp_path: Path) -> None:
-    output = run_mapper(mapper_config(tmp_path), [], tmp_path)
+    output = run_mapper(mapper_config(tmp_path, {}), [], tmp_path)
     assert output == {"companies": [], "contacts": [], "associations": []}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import typing as t
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from singer_sdk import typing as th
@@ -263,7 +264,12 @@ class _Problems:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    # The SDK reads the config file with decimal.Decimal for non-integers.
+    return (
+        isinstance(value, int | float | Decimal)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def _names(config: dict, key: str, default: list[str], problems: _Problems) -> tuple[str, ...]:

@@ -28,6 +28,15 @@ def is_valid_email(value: str) -> bool:
     return bool(_EMAIL.match(value))
 
 
+#: The label of a contact's association with its primary company.
+PRIMARY_LABEL = "primary"
+
+
+def label_name(role: str) -> str:
+    """An association label name from a role: `Billing Owner` -> `billing_owner`."""
+    return re.sub(r"[^a-z0-9]+", "_", role.strip().lower()).strip("_")
+
+
 class Outcome(StrEnum):
     """What the CRM did with one input."""
 
@@ -67,11 +76,16 @@ class UpsertInput:
 
 @dataclass(frozen=True)
 class AssociationInput:
-    """A contact-company association whose labels must become exactly `labels`."""
+    """A contact-company association whose labels must become exactly `labels`.
+
+    `previous_labels` are the labels last written (from the ledger), None when unknown:
+    a CRM that adds and removes labels one by one removes those no longer wanted.
+    """
 
     contact_id: str
     company_id: str
     labels: frozenset[str] = field(default_factory=frozenset)
+    previous_labels: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +152,15 @@ class CRMClient(abc.ABC):
     @abc.abstractmethod
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """Create contact-company associations or set their labels to exactly `labels`."""
+
+    def skipped_properties(self, object_type: str) -> Mapping[str, str]:
+        """Properties that exist in the CRM with a type our values do not fit.
+
+        Name -> why; their fields are not written (an existing property is never
+        overwritten). Known after `ensure_properties`.
+        """
+        _ = object_type
+        return {}
 
     def close(self) -> None:  # noqa: B027 - optional hook, most clients hold nothing
         """Release connections."""

@@ -1,0 +1,100 @@
+"""The dev scoring configuration in meltano.yml runs on the generated demo archive.
+
+Real parts: the tap and the transform as console scripts, fed a small generated archive,
+with the config exactly as Meltano would assemble it for `--environment dev`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import DEMO_DIR
+
+ROOT = DEMO_DIR.parent
+BIN = Path(sys.executable).parent
+
+
+def dev_transform_config() -> dict[str, Any]:
+    """The plg-transform config of `meltano --environment dev run ... plg-scores ...`.
+
+    Meltano merges the plugin's config (with the environment's overrides) and the
+    mapping's config, the mapping winning.
+    """
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    mapper = next(m for m in project["plugins"]["mappers"] if m["name"] == "plg-transform")
+    mapping = next(m for m in mapper["mappings"] if m["name"] == "plg-scores")
+    dev = next(e for e in project["environments"] if e["name"] == "dev")
+    dev_mapper = next(m for m in dev["config"]["plugins"]["mappers"]
+                      if m["name"] == "plg-transform")
+    return {**mapper.get("config", {}), **dev_mapper["config"], **mapping["config"]}
+
+
+@pytest.fixture(scope="module")
+def scored(generator: ModuleType, tmp_path_factory: pytest.TempPathFactory
+           ) -> dict[str, list[dict[str, Any]]]:
+    """Records the transform emits for a small demo archive with the dev config."""
+    for script in ("tap-product-events", "plg-transform"):
+        if not (BIN / script).exists():
+            pytest.skip(f"{script} is not installed in {BIN}")
+    work = tmp_path_factory.mktemp("dev-config")
+    generator.generate(work / "events", seed=7, accounts=30, users=100, days=60)
+    tap_config = work / "tap.json"
+    tap_config.write_text(json.dumps({"events_paths": [str(work / "events/**/*.jsonl.gz")]}))
+    config = dev_transform_config()
+    config["store_path"] = str(work / "store.duckdb")
+    transform_config = work / "transform.json"
+    transform_config.write_text(json.dumps(config))
+    with subprocess.Popen([BIN / "tap-product-events", "--config", tap_config],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as tap:
+        result = subprocess.run([BIN / "plg-transform", "--config", transform_config],
+                                stdin=tap.stdout, capture_output=True, text=True)
+    assert tap.returncode == 0
+    assert result.returncode == 0, result.stderr[-3000:]
+    records: dict[str, list[dict[str, Any]]] = {}
+    for line in result.stdout.splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records.setdefault(message["stream"], []).append(message["record"])
+    return records
+
+
+def test_dev_config_is_valid_for_the_transform(scored: dict[str, list[dict[str, Any]]]
+                                               ) -> None:
+    assert set(scored) == {"contacts", "companies", "associations"}
+    assert {r["as_of"] for rs in scored.values() for r in rs} == {"2026-07-01T00:00:00Z"}
+
+
+def test_dev_config_sorts_demo_accounts_into_meaningful_stages(
+        scored: dict[str, list[dict[str, Any]]]) -> None:
+    companies = scored["companies"]
+    stages = Counter(c["lifecycle_stage"] for c in companies)
+    assert set(stages) <= {"dormant", "customer", "engaged", "activated", "signed-up"}
+    assert stages["customer"] and stages["dormant"]
+    for company in companies:
+        if company["lifecycle_stage"] == "customer":
+            assert company["plan"] in ("pro", "enterprise")
+    assert {c["plan"] for c in companies} == {"trial", "free", "pro", "enterprise"}
+    scores = sorted(c["engagement_score"] for c in companies)
+    assert scores[0] == 0 and scores[-1] >= 90  # quiet accounts and power accounts
+
+
+def test_dev_config_finds_some_but_not_all_users_qualified(
+        scored: dict[str, list[dict[str, Any]]]) -> None:
+    contacts = scored["contacts"]
+    pqls = [c for c in contacts if c["is_pql"]]
+    assert 0 < len(pqls) < 0.25 * len(contacts)
+    for contact in pqls:
+        assert contact["engagement_score"] >= 70 and contact["activated"]
+    segments = Counter(s for c in contacts for s in c["segments"].split(";") if s)
+    assert segments["power-users"] and segments["dormant"]
+    assert {c["lifecycle_stage"] for c in contacts} <= {
+        "engaged", "dormant", "activated", "signed-up"}
