@@ -39,13 +39,13 @@ def render(readme: str) -> str:
     """Return the README text with every settings block regenerated."""
     for name in PLUGINS:
         pattern = re.compile(
-            rf"(<!-- settings:{re.escape(name)} -->\n).*?(\n<!-- /settings:{re.escape(name)} -->)",
+            rf"(<!-- settings:{re.escape(name)} -->\n).*?(<!-- /settings:{re.escape(name)} -->)",
             flags=re.S,
         )
         if not pattern.search(readme):
             raise SystemExit(f"README.md has no settings block for {name}")
         table = settings_section(name)
-        readme = pattern.sub(lambda m, t=table: m.group(1) + t + m.group(2), readme)
+        readme = pattern.sub(lambda m, t=table: m.group(1) + t + "\n" + m.group(2), readme)
     return readme
 
 

@@ -1,4 +1,4 @@
-"""Malformed input lines: each one logged with where and why, counted, summarised."""
+"""Malformed input lines and rows: each one logged with where and why, counted, summarised."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class MalformedLineReport:
         self.strict = strict
         self.per_file: Counter[str] = Counter()
         self.unreadable_files: list[str] = []
+        self.per_table: Counter[str] = Counter()
+        self.failed_sources: list[str] = []
 
     def report(self, location: str, line_number: int, reason: str) -> None:
         """Record one malformed line at `location:line_number`."""
@@ -36,6 +38,20 @@ class MalformedLineReport:
         self.unreadable_files.append(location)
         self.logger.error("Cannot read %s: %s; it is tried again next run", location, reason)
 
+    def report_row(self, location: str, key: str, reason: str) -> None:
+        """Record one bad row of a table or query, named by its key (e.g. `id=m-1`)."""
+        if self.strict:
+            raise MalformedLineError(f"Bad row in {location} ({key}): {reason} (strict mode)")
+        self.per_table[location] += 1
+        self.logger.warning("Skipped bad row in %s (%s): %s", location, key, reason)
+
+    def report_failure(self, location: str, reason: str, consequence: str) -> None:
+        """Record a table, query or endpoint that failed as a whole; the others go on."""
+        if self.strict:
+            raise MalformedLineError(f"{location} failed: {reason} (strict mode)")
+        self.failed_sources.append(location)
+        self.logger.error("%s failed: %s; %s", location, reason, consequence)
+
     @property
     def total(self) -> int:
         """Number of malformed lines seen so far."""
@@ -51,7 +67,13 @@ class MalformedLineReport:
         if self.unreadable_files:
             count = len(self.unreadable_files)
             text += f"; {count} file{'s' if count != 1 else ''} could not be read"
-        if lines or self.unreadable_files:
+        rows = sum(self.per_table.values())
+        if rows:
+            text += f"; {rows} bad row{'s' if rows != 1 else ''} in {len(self.per_table)} "
+            text += f"table{'s' if len(self.per_table) != 1 else ''} or queries"
+        if self.failed_sources:
+            text += f"; failed: {', '.join(self.failed_sources)}"
+        if lines or rows or self.unreadable_files or self.failed_sources:
             self.logger.warning("%s (skipped; see the messages above)", text)
         else:
             self.logger.info(text)

@@ -9,13 +9,22 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_product_events.source_settings import (
+    SOURCE_PROPERTIES,
+    MetricsEndpoint,
+    MetricsQuery,
+    SqlEventsSettings,
+    parse_events_sql,
+    parse_metrics_endpoints,
+    parse_metrics_queries,
+)
+
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".gz")
 
 CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     th.Property(
         "events_paths",
         th.ArrayType(th.StringType),
-        required=True,
         title="Event archive paths",
         description=(
             "File globs of Segment-spec JSON-lines archives (`.jsonl`, `.json`, "
@@ -26,6 +35,7 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
         ),
         examples=[["data/segment/**/*.jsonl.gz"]],
     ),
+    *SOURCE_PROPERTIES,
     th.Property(
         "start_date",
         th.DateTimeType,
@@ -44,10 +54,11 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
         default=False,
         title="Strict",
         description=(
-            "When true, the first malformed line (invalid JSON, not an object, unknown "
-            "message type, ids or fields of the wrong type) stops the run with an error "
-            "naming the file and line. When false, malformed lines are logged, counted "
-            "and skipped."
+            "When true, the first malformed line or row (invalid JSON, not an object, "
+            "unknown message type, ids or fields of the wrong type, a row without time or "
+            "identity) or failing metrics query/endpoint stops the run with an error naming "
+            "the file and line, or the table or query and the row's key. When false, they "
+            "are logged, counted and skipped."
         ),
     ),
 ).to_dict()
@@ -60,12 +71,28 @@ class TapSettings:
     events_paths: tuple[str, ...]
     start_date: dt.datetime | None
     strict: bool
+    events_sql: SqlEventsSettings | None = None
+    metrics_queries: tuple[MetricsQuery, ...] = ()
+    metrics_endpoints: tuple[MetricsEndpoint, ...] = ()
+
+    @property
+    def has_metrics(self) -> bool:
+        """True if a backend-metrics source is configured (the `metrics` stream exists)."""
+        return bool(self.metrics_queries or self.metrics_endpoints)
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> TapSettings:
         """Parse and validate the tap's config, naming the setting at fault."""
         errors: list[str] = []
         events_paths = _parse_events_paths(config.get("events_paths"), errors)
+        events_sql = parse_events_sql(config.get("events_sql"), errors)
+        metrics_queries = parse_metrics_queries(config.get("metrics_queries"), errors)
+        metrics_endpoints = parse_metrics_endpoints(config.get("metrics_endpoints"), errors)
+        if not (events_paths or events_sql or metrics_queries or metrics_endpoints) and not errors:
+            errors.append(
+                "events_paths, events_sql, metrics_queries, metrics_endpoints: set at least "
+                "one source"
+            )
         start_date = _parse_start_date(config.get("start_date"), errors)
         strict = config.get("strict", False)
         if strict is None:
@@ -74,12 +101,18 @@ class TapSettings:
             errors.append(f"strict: expected true or false, got {strict!r}")
         if errors:
             raise ConfigValidationError("Invalid settings", errors=errors)
-        return cls(events_paths=events_paths, start_date=start_date, strict=bool(strict))
+        return cls(
+            events_paths=events_paths,
+            start_date=start_date,
+            strict=bool(strict),
+            events_sql=events_sql,
+            metrics_queries=metrics_queries,
+            metrics_endpoints=metrics_endpoints,
+        )
 
 
 def _parse_events_paths(value: object, errors: list[str]) -> tuple[str, ...]:
     if value is None:
-        errors.append("events_paths: required, a list of file globs")
         return ()
     if not isinstance(value, list) or not value:
         errors.append(f"events_paths: expected a non-empty list of file globs, got {value!r}")

@@ -9,6 +9,9 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import SelectionMask
 
+from tap_product_events.daily_rollups import KEY as DAILY_ROLLUP_KEY
+from tap_product_events.daily_rollups import SCHEMA as DAILY_ROLLUP_SCHEMA
+from tap_product_events.daily_rollups import STREAM_NAME as DAILY_ROLLUP_STREAM
 from tap_product_events.segment_messages import MESSAGE_TYPES, MessageType
 
 if t.TYPE_CHECKING:
@@ -108,6 +111,18 @@ class MessageStream(Stream):
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """The records of this stream that arrived since the last run."""
         return self.events_tap.sync_pass.records(self.name)
+
+
+class DailyRollupStream(MessageStream):
+    """The `daily_rollups` stream of the SQL source's push-down mode (one run's recounts)."""
+
+    primary_keys: t.ClassVar[list[str]] = list(DAILY_ROLLUP_KEY)
+
+    def __init__(self, tap: TapProductEvents) -> None:
+        Stream.__init__(self, tap, schema=DAILY_ROLLUP_SCHEMA, name=DAILY_ROLLUP_STREAM)
+        self.events_tap = tap
+        self._mask_source = None
+        self._memoized_mask = SelectionMask()
 
 
 def message_streams(tap: TapProductEvents) -> list[MessageStream]:

@@ -21,7 +21,9 @@ from tap_product_events.malformed import MalformedLineReport
 from tap_product_events.segment_messages import to_record
 from tap_product_events.settings import TapSettings
 from tap_product_events.spool import Spool
+from tap_product_events.warehouse_events import WarehouseEvents
 
+ROLLUP_STREAM = "daily_rollups"
 SOURCES_STATE_KEY = "sources"
 """Top-level STATE key holding each source's bookmark, next to the SDK's `bookmarks`."""
 
@@ -74,20 +76,47 @@ class SyncPass:
 
         report = MalformedLineReport(self.logger, strict=self.settings.strict)
         sources_state = self.tap_state.get(SOURCES_STATE_KEY) or {}
+        self._pending = {}
+        if self.settings.events_paths:
+            self._read_archives(sources_state, accept, report)
+        if self.settings.events_sql is not None:
+            warehouse = WarehouseEvents(self.settings.events_sql, self.logger, report)
+            previous = sources_state.get(warehouse.state_key)
+            start_date = self.settings.start_date if previous is None else None
+            result = warehouse.read(previous, accept, writers.get(ROLLUP_STREAM), start_date)
+            self._pending[warehouse.state_key] = result.bookmark
+            self.logger.info(
+                "events_sql: read %d new messages and %d daily roll-ups from %s",
+                result.messages,
+                result.rollups,
+                ", ".join(result.tables_read) or "no table",
+            )
+        spool.finish_writing()
+        self.logger.info(
+            "Records per stream: %s",
+            ", ".join(f"{name}: {n}" for name, n in sorted(spool.counts.items())) or "-",
+        )
+        report.log_summary()
+        if not self._waiting:
+            self._commit()
+
+    def _read_archives(
+        self,
+        sources_state: t.Mapping[str, t.Any],
+        accept: t.Callable[[dict[str, t.Any]], None],
+        report: MalformedLineReport,
+    ) -> None:
         archives = EventArchives(self.settings.events_paths, self.logger, report)
         previous = sources_state.get(archives.state_key)
         start_filter = None
         if previous is None and self.settings.start_date is not None:
             start_filter = StartDateFilter(self.settings.start_date)
         result = archives.read(previous, accept, start_filter)
-        spool.finish_writing()
-
-        self._pending = {archives.state_key: result.bookmark}
+        self._pending[archives.state_key] = result.bookmark
         self.logger.info(
-            "Read %d new messages; files read: %d; per stream: %s",
+            "Read %d new messages; files read: %d; source: events_paths",
             result.messages,
             result.files_read,
-            ", ".join(f"{name}: {n}" for name, n in sorted(spool.counts.items())) or "-",
         )
         if start_filter is not None:
             self.logger.info(
@@ -95,9 +124,6 @@ class SyncPass:
                 start_filter.skipped,
                 self.settings.start_date.isoformat() if self.settings.start_date else "",
             )
-        report.log_summary()
-        if not self._waiting:
-            self._commit()
 
     def _commit(self) -> None:
         """Move the held-back bookmarks into the STATE and emit it."""

@@ -1,4 +1,4 @@
-"""tap-product-events: Segment-spec product events (and later backend metrics) as Singer streams."""
+"""tap-product-events: Segment-spec product events and backend metrics as Singer streams."""
 
 from __future__ import annotations
 
@@ -6,20 +6,23 @@ import copy
 import typing as t
 
 from singer_sdk import Stream, Tap
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
     PluginCapabilities,
     TapCapabilities,
 )
 
+from tap_product_events.metrics_stream import MetricsStream
 from tap_product_events.settings import CONFIG_SCHEMA, TapSettings
 from tap_product_events.singer_output import OrjsonSingerWriter
-from tap_product_events.streams import MessageStream, message_streams
+from tap_product_events.streams import DailyRollupStream, MessageStream, message_streams
 from tap_product_events.sync_pass import SOURCES_STATE_KEY, SyncPass
 
 
 class TapProductEvents(Tap):
-    """Reads Segment/RudderStack-style event archives, incrementally on arrival."""
+    """Reads Segment/RudderStack-style events (archives, warehouse tables) on arrival, and
+    backend metrics (SQL queries, JSON endpoints) as snapshots."""
 
     name = "tap-product-events"
     config_jsonschema = CONFIG_SCHEMA
@@ -73,8 +76,21 @@ class TapProductEvents(Tap):
         }
 
     def discover_streams(self) -> list[Stream]:
-        """The six message streams (same schemas whatever the config)."""
-        return list(message_streams(self))
+        """The six message streams, plus those of the configured sources.
+
+        `daily_rollups` exists when `events_sql.rollup` is on, `metrics` when a backend
+        metrics source is configured (a stream that can never have records is left out).
+        """
+        streams: list[Stream] = list(message_streams(self))
+        try:
+            settings = self.settings
+        except ConfigValidationError:
+            return streams  # e.g. --about without a config
+        if settings.events_sql is not None and settings.events_sql.rollup:
+            streams.append(DailyRollupStream(self))
+        if settings.has_metrics:
+            streams.append(MetricsStream(self))
+        return streams
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         """Keep the sources' bookmarks (top-level `sources`) next to the SDK's `bookmarks`."""

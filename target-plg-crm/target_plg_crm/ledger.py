@@ -5,7 +5,8 @@ labels) the CRM accepted and the CRM id. Rows change only after the CRM accepted
 so a crash never records a write that did not happen; a lost ledger only means every
 record is written once more (upserts are idempotent). Contacts also keep their
 `user_id` and `primary_account_id`, which is how an association finds its contact and
-whether it is the primary one when the contacts stream is not in the run.
+whether it is the primary one when the contacts stream is not in the run; associations
+keep their labels, so that a CRM that removes labels one by one knows which to remove.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     user_id TEXT,
     primary_account_id TEXT,
     written_at TEXT NOT NULL,
+    labels TEXT,
     PRIMARY KEY (crm, object_type, key)
 );
 CREATE INDEX IF NOT EXISTS ledger_user ON ledger (crm, object_type, user_id);
@@ -49,6 +51,15 @@ class LedgerEntry:
     crm_id: str
     user_id: str | None = None
     primary_account_id: str | None = None
+    labels: tuple[str, ...] | None = None
+
+
+def _entry(
+    hash_: str, crm_id: str, user_id: str | None, primary: str | None, labels: str | None
+) -> LedgerEntry:
+    return LedgerEntry(
+        hash_, crm_id, user_id, primary, tuple(json.loads(labels)) if labels else None
+    )
 
 
 class Ledger:
@@ -70,7 +81,17 @@ class Ledger:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path)
             self._db.executescript(_SCHEMA)
+            self._add_labels_column()
             self._db.commit()
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(ledger)")}
+        # A ledger written by an older version, opened read-only, has no labels column.
+        self._labels_column = "labels" if "labels" in columns else "NULL"
+
+    def _add_labels_column(self) -> None:
+        """Ledgers of older versions lack `labels`: add it (their rows keep NULL)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(ledger)")}
+        if "labels" not in columns:
+            self._db.execute("ALTER TABLE ledger ADD COLUMN labels TEXT")
 
     def close(self) -> None:
         """Close the file."""
@@ -79,21 +100,21 @@ class Ledger:
     def get(self, object_type: str, key: str) -> LedgerEntry | None:
         """The entry of one record, if the CRM accepted it before."""
         row = self._db.execute(
-            "SELECT hash, crm_id, user_id, primary_account_id FROM ledger "
-            "WHERE crm = ? AND object_type = ? AND key = ?",
+            f"SELECT hash, crm_id, user_id, primary_account_id, {self._labels_column} "
+            "FROM ledger WHERE crm = ? AND object_type = ? AND key = ?",
             (self.crm, object_type, key),
         ).fetchone()
-        return LedgerEntry(*row) if row else None
+        return _entry(*row) if row else None
 
     def find_by_user(self, object_type: str, user_id: str) -> tuple[str, LedgerEntry] | None:
         """(key, entry) of the contact last written for `user_id`."""
         row = self._db.execute(
-            "SELECT key, hash, crm_id, user_id, primary_account_id FROM ledger "
-            "WHERE crm = ? AND object_type = ? AND user_id = ? "
+            f"SELECT key, hash, crm_id, user_id, primary_account_id, {self._labels_column} "
+            "FROM ledger WHERE crm = ? AND object_type = ? AND user_id = ? "
             "ORDER BY written_at DESC LIMIT 1",
             (self.crm, object_type, user_id),
         ).fetchone()
-        return (row[0], LedgerEntry(*row[1:])) if row else None
+        return (row[0], _entry(*row[1:])) if row else None
 
     def remember(self, object_type: str, entries: Mapping[str, LedgerEntry]) -> None:
         """Record writes the CRM accepted, keyed by record key, in one transaction."""
@@ -102,7 +123,8 @@ class Ledger:
         now = datetime.now(UTC).isoformat()
         with self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO ledger (crm, object_type, key, hash, crm_id, user_id, "
+                "primary_account_id, written_at, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         self.crm,
@@ -113,6 +135,7 @@ class Ledger:
                         e.user_id,
                         e.primary_account_id,
                         now,
+                        json.dumps(sorted(e.labels)) if e.labels is not None else None,
                     )
                     for key, e in entries.items()
                 ],

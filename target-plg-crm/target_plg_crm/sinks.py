@@ -8,7 +8,6 @@ writes only) and rejects file (refused records, retried next run).
 from __future__ import annotations
 
 import copy
-import re
 import typing as t
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,14 +20,15 @@ from target_plg_crm.crm.base import (
     ASSOCIATIONS,
     COMPANIES,
     CONTACTS,
+    PRIMARY_LABEL,
     AssociationInput,
     Outcome,
     PropertyDefinition,
     PropertyGroup,
     UpsertInput,
     WriteResult,
+    label_name,
 )
-from target_plg_crm.crm.local import PRIMARY_LABEL
 from target_plg_crm.ledger import LedgerEntry, content_hash
 from target_plg_crm.properties import InvalidValue, PropertyPlan, property_label
 from target_plg_crm.sync_run import ContactRef, SyncRun
@@ -86,11 +86,6 @@ def _text(value: t.Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-
-
-def label_name(role: str) -> str:
-    """An association label name from a role: `Billing Owner` -> `billing_owner`."""
-    return re.sub(r"[^a-z0-9]+", "_", role.strip().lower()).strip("_")
 
 
 class _CRMStreamSink(BatchSink):
@@ -212,8 +207,34 @@ class _ObjectSink(_CRMStreamSink):
         except InvalidValue as error:
             self.reject(record, key, "INVALID_VALUE", str(error))
             return None
-        hashed = {k: v for k, v in properties.items() if k not in self.unhashed}
-        return _Pending(record, key, properties, content_hash(hashed))
+        return _Pending(record, key, properties, self._hash(properties))
+
+    def _hash(self, properties: dict[str, str]) -> str:
+        """The ledger's hash of what a record writes (change-ignored fields left out)."""
+        return content_hash({k: v for k, v in properties.items() if k not in self.unhashed})
+
+    def _without_skipped(self, pending: list[_Pending]) -> list[_Pending]:
+        """Leave out properties the CRM has with another type; drop what is then unchanged.
+
+        The hash is taken without them, so a record differing only there costs no write.
+        """
+        skipped = self.run.crm.skipped_properties(self.object_type)
+        if not skipped:
+            return pending
+        self.plan.definitions = {
+            f: d for f, d in self.plan.definitions.items() if d.name not in skipped
+        }
+        kept: list[_Pending] = []
+        for item in pending:
+            item.properties = {k: v for k, v in item.properties.items() if k not in skipped}
+            item.hash = self._hash(item.properties)
+            entry = self.run.ledger.get(self.object_type, item.key)
+            if entry is not None and entry.hash == item.hash:
+                self.run.summary.add(self.object_type, "unchanged")
+                self.remember(item, entry.crm_id)
+                continue
+            kept.append(item)
+        return kept
 
     def _ensure_properties(self, pending: Sequence[_Pending]) -> None:
         needed: dict[str, set[str]] = {}
@@ -245,6 +266,7 @@ class _ObjectSink(_CRMStreamSink):
         if not pending:
             return
         self._ensure_properties(pending)
+        pending = self._without_skipped(pending)
         crm = self.run.crm
         for chunk in unique_key_chunks(pending, lambda p: p.key, crm.max_batch_size):
             results = crm.upsert(
@@ -353,6 +375,7 @@ class _PendingAssociation:
     company_id: str
     labels: frozenset[str]
     hash: str
+    previous_labels: frozenset[str] | None = None
 
 
 class AssociationsSink(_CRMStreamSink):
@@ -464,7 +487,7 @@ class AssociationsSink(_CRMStreamSink):
                 continue
             labels = set()
             role = record.get("role")
-            if isinstance(role, str) and label_name(role):
+            if self.run.settings.association_labels and isinstance(role, str) and label_name(role):
                 labels.add(label_name(role))
             if ref is not None and ref.primary_account_id == account_id:
                 labels.add(PRIMARY_LABEL)
@@ -474,9 +497,10 @@ class AssociationsSink(_CRMStreamSink):
             if entry is not None and entry.hash == digest:
                 self.run.summary.add(ASSOCIATIONS, "unchanged")
                 continue
+            previous = frozenset(entry.labels) if entry and entry.labels is not None else None
             pending.append(
                 _PendingAssociation(
-                    record, ledger_key, contact_id, company_id, frozenset(labels), digest
+                    record, ledger_key, contact_id, company_id, frozenset(labels), digest, previous
                 )
             )
         self._write(pending)
@@ -485,7 +509,10 @@ class AssociationsSink(_CRMStreamSink):
         crm, ledger = self.run.crm, self.run.ledger
         for chunk in unique_key_chunks(pending, lambda p: p.key, crm.max_batch_size):
             results = crm.associate(
-                [AssociationInput(p.contact_id, p.company_id, p.labels) for p in chunk]
+                [
+                    AssociationInput(p.contact_id, p.company_id, p.labels, p.previous_labels)
+                    for p in chunk
+                ]
             )
             accepted: dict[str, LedgerEntry] = {}
             for item, result in zip(chunk, results, strict=True):
@@ -501,7 +528,9 @@ class AssociationsSink(_CRMStreamSink):
                         ledger.forget_crm_id(COMPANIES, item.company_id)
                     continue
                 self.count(result)
-                accepted[item.key] = LedgerEntry(item.hash, result.crm_id or item.key)
+                accepted[item.key] = LedgerEntry(
+                    item.hash, result.crm_id or item.key, labels=tuple(sorted(item.labels))
+                )
             ledger.remember(ASSOCIATIONS, accepted)
 
 

@@ -29,8 +29,9 @@ class TargetPLGCRM(Target):
             allowed_values=list(CRM_CHOICES),
             description=(
                 "The CRM to write to. `local` is an embedded SQLite emulation of HubSpot "
-                "(`local_path`); `hubspot` and `salesforce` are not available in this "
-                "version and stop the run at start-up."
+                "(`local_path`); `hubspot` writes to a HubSpot portal with a private app "
+                "token (`hubspot_access_token`); `salesforce` is not available in this "
+                "version and stops the run at start-up."
             ),
         ),
         th.Property(
@@ -38,6 +39,50 @@ class TargetPLGCRM(Target):
             th.StringType,
             default="output/local_crm.sqlite",
             description="SQLite file of the `local` CRM (created when missing).",
+        ),
+        th.Property(
+            "hubspot_access_token",
+            th.StringType,
+            secret=True,
+            description=(
+                "HubSpot private app access token (scopes: crm.objects.contacts.write, "
+                "crm.objects.companies.write, crm.schemas.contacts.write, "
+                "crm.schemas.companies.write and their read scopes). Required when `crm` "
+                "is `hubspot`; never logged."
+            ),
+        ),
+        th.Property(
+            "hubspot_base_url",
+            th.StringType,
+            default="https://api.hubapi.com",
+            description=(
+                "HubSpot API base URL. Plain `http` is accepted only for loopback "
+                "addresses (a local emulator)."
+            ),
+        ),
+        th.Property(
+            "hubspot_max_retries",
+            th.IntegerType,
+            default=6,
+            description=(
+                "Advanced: retries of a HubSpot request answered 429, 423, 5xx or not at "
+                "all, before the run fails."
+            ),
+        ),
+        th.Property(
+            "hubspot_backoff_base_seconds",
+            th.NumberType,
+            default=1.0,
+            description=(
+                "Advanced: wait before the first retry, doubled on each next one (with "
+                "jitter); a 423 waits at least 2 s at the default. Tests set it small."
+            ),
+        ),
+        th.Property(
+            "hubspot_timeout_seconds",
+            th.NumberType,
+            default=30.0,
+            description="Advanced: seconds to wait for a HubSpot answer before retrying.",
         ),
         th.Property(
             "ledger_path",
@@ -88,6 +133,16 @@ class TargetPLGCRM(Target):
             description=(
                 "Company property (created with a unique value) holding the record's "
                 "`account_id`; companies are upserted by it."
+            ),
+        ),
+        th.Property(
+            "association_labels",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Label each contact-company association with the contact's role (a "
+                "HubSpot USER_DEFINED label, created when missing). False: associations "
+                "carry only the unlabeled and primary types."
             ),
         ),
         th.Property(

@@ -55,6 +55,12 @@ Interpretations (where metrics.md is silent; the lead reconciles these with the 
 13. An `events` entry without `weight` weighs 1. `score_reference` applies per kind only
     where the key is set. `daily_cap` 0 means no cap.
 14. An id that is a number becomes its decimal string (`str(int)`); booleans are not ids.
+15. Fractional seconds beyond six digits are truncated (not rounded) to microseconds.
+16. Rule column types are taken per record from the JSON value; a trait or metric whose
+    JSON type differs between entities (120 on one account, "lots" on another) has no
+    defined SQL type, and a rule comparing it may fail (here and in the mapper alike).
+17. "Delivery order" is the order of RECORD lines on stdin; the cross-check sends them
+    grouped per stream (identifies, aliases, groups, tracks, pages, screens, metrics).
 """
 
 from __future__ import annotations

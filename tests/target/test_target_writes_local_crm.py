@@ -436,11 +436,13 @@ def test_other_streams_are_counted_with_one_warning_and_not_written(
     assert workspace.contacts() == {}
 
 
-def test_hubspot_is_refused_at_start_up_with_a_clear_error(workspace: LocalCRMWorkspace) -> None:
-    result = workspace.run([*schemas(), contact("u1", "ann@acme.com")], crm="hubspot")
+def test_salesforce_is_refused_at_start_up_with_a_clear_error(
+    workspace: LocalCRMWorkspace,
+) -> None:
+    result = workspace.run([*schemas(), contact("u1", "ann@acme.com")], crm="salesforce")
 
     assert result.returncode != 0
-    assert "'hubspot' is not available in this version" in result.stderr
+    assert "'salesforce' is not available in this version" in result.stderr
     assert not (workspace.folder / "ledger.sqlite").exists()
 
 

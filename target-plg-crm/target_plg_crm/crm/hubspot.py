@@ -23,7 +23,6 @@ from typing import Any
 import requests
 
 from target_plg_crm.crm.base import (
-    COMPANIES,
     CONTACTS,
     PRIMARY_LABEL,
     AssociationInput,
@@ -73,16 +72,22 @@ def _body(response: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+#: Error codes HubSpot may only name inside a message.
+_KNOWN_CODES = ("INVALID_EMAIL", "INVALID_OPTION", "PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE")
+
+
 def _error_summary(body: Mapping[str, Any], status: int) -> tuple[str, str]:
-    """(code, sentence) of a HubSpot error body."""
+    """(code, sentence) of a HubSpot error body or of one entry of its `errors`."""
     errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
-    code = next((str(e["code"]) for e in errors if e.get("code")), None)
-    code = code or str(body.get("category") or f"HTTP_{status}")
     messages = [str(e.get("message")) for e in errors if e.get("message")]
     message = str(body.get("message") or "")
     if messages and message not in messages:
         message = "; ".join([message, *messages]) if message else "; ".join(messages)
-    return code, message or f"HubSpot answered {status}"
+    code = next((str(e["code"]) for e in errors if e.get("code")), None) or body.get("code")
+    if not code:
+        code = next((c for c in _KNOWN_CODES if c in message), None)
+    code = code or str(body.get("category") or f"HTTP_{status}")
+    return str(code), message or f"HubSpot answered {status}"
 
 
 def _context_values(error: Mapping[str, Any], name: str) -> list[str]:
@@ -108,8 +113,8 @@ def _incompatibility(wanted: PropertyDefinition, existing: Mapping[str, Any]) ->
         if kind == "enumeration":
             multiple = existing.get("fieldType") == "checkbox"
             if multiple != (wanted.field_type == "checkbox"):
-                want = "several values (checkbox)" if not multiple else "one value"
-                return f"it is an enumeration holding {'one value' if not multiple else 'several values'}, we write {want}"
+                has, want = ("several values", "one") if multiple else ("one value", "several")
+                return f"it is an enumeration holding {has}, we write {want}"
         return None
     if kind == "string" and not wanted.has_unique_value:
         return None  # text holds any value we write
@@ -374,15 +379,17 @@ class HubSpotCRM(CRMClient):
                 for i in indices
             ]
         }
-        response = self.http.request(
-            "POST", f"/crm/v3/objects/{object_type}/batch/upsert", body
-        )
+        response = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/upsert", body)
         answer = _body(response)
         status = response.status_code
         if status in (200, 201, 207):
-            left = self._match_upsert_answer(object_type, id_property, inputs, indices, answer, results)
+            left = self._match_upsert_answer(
+                object_type, id_property, inputs, indices, answer, results
+            )
             if left:
-                self._resend_or_reject(object_type, id_property, inputs, left, results, answer, status)
+                self._resend_or_reject(
+                    object_type, id_property, inputs, left, results, answer, status
+                )
             return
         code, message = _error_summary(answer, status)
         if status == 400 and "non-unique" in message:
@@ -395,7 +402,9 @@ class HubSpotCRM(CRMClient):
                 results[i] = WriteResult.rejected(code, message)
             return
         if status in (400, 409, 422):
-            self._resend_or_reject(object_type, id_property, inputs, indices, results, answer, status)
+            self._resend_or_reject(
+                object_type, id_property, inputs, indices, results, answer, status
+            )
             return
         raise self._unexpected(response, f"upsert {object_type}")
 
@@ -434,7 +443,7 @@ class HubSpotCRM(CRMClient):
             named = [sent[t] for t in _context_values(error, "objectWriteTraceId") if t in sent]
             if not named:
                 named = [by_key[k] for k in _context_values(error, "ids") if k in by_key]
-            code, message = _error_summary({"errors": [error], **error}, 400)
+            code, message = _error_summary(error, 400)
             for index in named:
                 if results[index] is None:
                     results[index] = WriteResult.rejected(code, message)
@@ -495,7 +504,7 @@ class HubSpotCRM(CRMClient):
     # Associations
 
     def _label_types(self, names: set[str]) -> dict[str, int]:
-        """Type ids of the user-defined labels `names`, creating the missing ones."""
+        """Type ids of the user-defined labels, creating the missing ones among `names`."""
         if self._labels is None:
             self._labels = self._read_labels()
         missing = sorted(n for n in names if n not in self._labels)
@@ -550,17 +559,17 @@ class HubSpotCRM(CRMClient):
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """Create associations with their labels; archive labels no longer wanted."""
         self._check_writable()
-        wanted_labels = {
-            n
-            for a in inputs
-            for n in (a.labels | (a.previous_labels or frozenset()))
-            if n != PRIMARY_LABEL
-        }
-        type_ids = self._label_types(wanted_labels) if wanted_labels else {}
+        # Only labels still wanted are created; old ones are archived if HubSpot has them.
+        wanted_labels = {n for a in inputs for n in a.labels if n != PRIMARY_LABEL}
+        old_labels = {n for a in inputs for n in a.previous_labels or () if n != PRIMARY_LABEL}
+        # No user-defined label in sight: spare the listing of labels.
+        type_ids = self._label_types(wanted_labels) if wanted_labels | old_labels else {}
         results: list[WriteResult | None] = [None] * len(inputs)
         creatable: list[int] = []
         for index, association in enumerate(inputs):
-            lacking = sorted(n for n in association.labels if n != PRIMARY_LABEL and n not in type_ids)
+            lacking = sorted(
+                n for n in association.labels if n != PRIMARY_LABEL and n not in type_ids
+            )
             if not (association.contact_id.isdigit() and association.company_id.isdigit()):
                 results[index] = WriteResult.rejected(
                     "INVALID_ID",
@@ -575,17 +584,25 @@ class HubSpotCRM(CRMClient):
                 creatable.append(index)
         for chunk in _chunks(creatable):
             self._create_associations(inputs, list(chunk), type_ids, results)
-        archivable = [
-            i
-            for i in creatable
-            if results[i] is not None
-            and results[i].outcome is not Outcome.REJECTED  # type: ignore[union-attr]
-            and self._types(inputs[i].previous_labels or frozenset(), type_ids)
-            and (inputs[i].previous_labels or frozenset()) - inputs[i].labels
-        ]
+        archivable = []
+        for i in creatable:
+            result = results[i]
+            if (
+                result is not None
+                and result.outcome is not Outcome.REJECTED
+                and self._removed(inputs[i], type_ids)
+            ):
+                archivable.append(i)
         for chunk in _chunks(archivable):
             self._archive_labels(inputs, list(chunk), type_ids, results)
         return [r or WriteResult.rejected("NO_ANSWER", "HubSpot did not answer") for r in results]
+
+    def _removed(
+        self, association: AssociationInput, type_ids: Mapping[str, int]
+    ) -> list[AssociationType]:
+        """Label types the association had and must lose."""
+        gone = (association.previous_labels or frozenset()) - association.labels
+        return self._types(frozenset(gone), type_ids)
 
     def _association_body(
         self, association: AssociationInput, types: Sequence[AssociationType]
@@ -651,7 +668,7 @@ class HubSpotCRM(CRMClient):
         indices: list[int],
         results: list[WriteResult | None],
     ) -> None:
-        code, message = _error_summary({"errors": [error], **error}, 400)
+        code, message = _error_summary(error, 400)
         missing_contacts = set(_context_values(error, "fromObjectId"))
         missing_companies = set(_context_values(error, "toObjectId"))
         ids = set(_context_values(error, "ids"))
@@ -697,10 +714,7 @@ class HubSpotCRM(CRMClient):
     ) -> None:
         body = {
             "inputs": [
-                self._association_body(
-                    inputs[i],
-                    self._types((inputs[i].previous_labels or frozenset()) - inputs[i].labels, type_ids),
-                )
+                self._association_body(inputs[i], self._removed(inputs[i], type_ids))
                 for i in indices
             ]
         }

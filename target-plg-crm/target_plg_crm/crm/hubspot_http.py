@@ -91,10 +91,7 @@ class RateLimiter:
             over_portal = self.remaining is not None and self.remaining <= BUDGET_MARGIN
             if not (over_own or over_portal):
                 break
-            if self.sent:
-                wait = self.sent[0] + self.interval - now
-            else:
-                wait = self.interval
+            wait = self.sent[0] + self.interval - now if self.sent else self.interval
             # After waiting the header is stale; the next response refreshes it.
             self.remaining = None
             wait = max(wait, 0.01)
@@ -140,7 +137,7 @@ def _retry_after(headers: Any) -> float | None:
 
 @dataclass
 class CallCounter:
-    """Requests sent per method and path template, and retries, for the run's log."""
+    """Requests sent, retries and 429s, for the run's log."""
 
     requests: int = 0
     retries: int = 0
@@ -217,9 +214,7 @@ class HubSpotHTTP:
                         )
                     retry_after = _retry_after(response.headers)
                     wait = (
-                        retry_after
-                        if retry_after is not None
-                        else self.limiter.wait_out_interval()
+                        retry_after if retry_after is not None else self.limiter.wait_out_interval()
                     )
                     last_problem = "429 rate limited"
                 elif status == 423:

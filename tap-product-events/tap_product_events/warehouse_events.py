@@ -1,0 +1,285 @@
+"""The `events_sql` source: Segment/RudderStack warehouse tables read incrementally on arrival.
+
+Bookmark, in the STATE under `sources.events_sql`:
+
+    {"tables": {"public.tracks": "2026-03-01T10:00:01Z", ...},   # latest arrival read
+     "rollup": "2026-03-01T10:00:01Z"}                          # push-down mode
+
+Each run reads the rows whose arrival column (`uuid_ts`, `loaded_at` or `received_at`) is
+at or after the bookmark minus `overlap_minutes`: rows of a load that committed late are
+still found, and the overlap's re-delivered messages keep their messageId.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import typing as t
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, NoSuchTableError
+
+from tap_product_events.arrival import format_instant, parse_instant
+from tap_product_events.daily_rollups import DailyRollupQuery
+from tap_product_events.malformed import MalformedLineReport
+from tap_product_events.segment_messages import MESSAGE_TYPES, MalformedMessage
+from tap_product_events.source_settings import (
+    DEFAULT_ARRIVAL_COLUMNS,
+    ROLLED_UP_STREAMS,
+    SqlEventsSettings,
+)
+from tap_product_events.sql_connection import failure_text, open_engine
+from tap_product_events.warehouse_rows import COMMON_COLUMNS, RowShape
+
+Accept = t.Callable[[dict[str, t.Any]], None]
+_TYPE_OF_STREAM = {m.stream: m.type for m in MESSAGE_TYPES.values()}
+_FETCH_ROWS = 5_000
+
+
+def as_utc(value: object) -> dt.datetime | None:
+    """A database time value as an aware UTC datetime (naive values are UTC)."""
+    if isinstance(value, str):
+        return parse_instant(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return None
+
+
+def naive_utc(value: dt.datetime) -> dt.datetime:
+    """As a bind parameter: naive UTC, which a UTC session compares right with both kinds."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class WarehouseTable:
+    """One reflected table and how its rows become messages."""
+
+    stream: str
+    message_type: str
+    table: sa.Table
+    label: str
+    arrival: sa.ColumnElement[t.Any]
+    standard_names: dict[str, str]
+    actual_names: dict[str, str]
+
+    def column(self, standard: str) -> sa.ColumnElement[t.Any] | None:
+        """The column holding a standard Segment column, or None if the table lacks it."""
+        actual = self.actual_names.get(standard, standard)
+        return self.table.c[actual] if actual in self.table.c else None
+
+
+@dataclass
+class WarehouseReadResult:
+    """What one pass over the tables produced, to be committed to the STATE later."""
+
+    bookmark: dict[str, t.Any]
+    messages: int = 0
+    rollups: int = 0
+    tables_read: list[str] = field(default_factory=list)
+
+
+class WarehouseEvents:
+    """Reads the warehouse tables once per run."""
+
+    state_key = "events_sql"
+
+    def __init__(
+        self, settings: SqlEventsSettings, logger: logging.Logger, report: MalformedLineReport
+    ) -> None:
+        self.settings = settings
+        self.logger = logger
+        self.report = report
+
+    def read(
+        self,
+        previous: t.Mapping[str, t.Any] | None,
+        accept: Accept,
+        accept_rollup: Accept | None,
+        start_date: dt.datetime | None,
+    ) -> WarehouseReadResult:
+        """Pass every message (and roll-up) that arrived since `previous` on, once."""
+        previous = previous or {}
+        engine = open_engine(
+            self.settings.url, "events_sql", self.logger, retries=self.settings.connect_retries
+        )
+        try:
+            tables = self._tables(engine)
+            old_marks: dict[str, str] = dict(previous.get("tables") or {})
+            result = WarehouseReadResult(bookmark={"tables": dict(old_marks)})
+            rolled_up = self.settings.rollup
+            for wt in tables:
+                if rolled_up and wt.stream in ROLLED_UP_STREAMS:
+                    continue
+                since = self._since(old_marks.get(wt.label), start_date)
+                latest = self._read_table(engine, wt, since, accept, result)
+                if latest is not None:
+                    result.bookmark["tables"][wt.label] = format_instant(latest)
+            if rolled_up:
+                self._read_rollups(engine, tables, previous, accept_rollup, start_date, result)
+            return result
+        finally:
+            engine.dispose()
+
+    def _since(self, bookmark: str | None, start_date: dt.datetime | None) -> dt.datetime | None:
+        mark = parse_instant(bookmark) if bookmark else None
+        if mark is None:
+            return start_date
+        return mark - dt.timedelta(minutes=self.settings.overlap_minutes)
+
+    def _tables(self, engine: Engine) -> list[WarehouseTable]:
+        settings = self.settings
+        schema = settings.schema
+        existing = set(sa.inspect(engine).get_table_names(schema=schema))
+        actual_names = dict(settings.columns)
+        standard_names = {actual: std for std, actual in actual_names.items()}
+        found: list[WarehouseTable] = []
+        for stream, names in settings.tables.items():
+            for name in names:
+                label = f"{schema}.{name}" if schema else name
+                if name not in existing:
+                    log = self.logger.info if names == (stream,) else self.logger.warning
+                    log("events_sql: no table %s; its %s are skipped", label, stream)
+                    continue
+                try:
+                    table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=engine)
+                except (NoSuchTableError, DBAPIError) as exc:
+                    self.report.report_failure(
+                        f"table {label}", failure_text(exc, settings.url), "skipped this run"
+                    )
+                    continue
+                arrival = self._arrival_column(table, actual_names)
+                if arrival is None:
+                    self.report.report_failure(
+                        f"table {label}",
+                        "no arrival column ("
+                        + ", ".join(self._arrival_candidates(actual_names))
+                        + "); set events_sql.arrival_column",
+                        "skipped",
+                    )
+                    continue
+                found.append(
+                    WarehouseTable(
+                        stream=stream,
+                        message_type=_TYPE_OF_STREAM[stream],
+                        table=table,
+                        label=label,
+                        arrival=arrival,
+                        standard_names=standard_names,
+                        actual_names=actual_names,
+                    )
+                )
+        return found
+
+    def _arrival_candidates(self, actual_names: dict[str, str]) -> list[str]:
+        if self.settings.arrival_column:
+            return [self.settings.arrival_column]
+        return [actual_names.get(name, name) for name in DEFAULT_ARRIVAL_COLUMNS]
+
+    def _arrival_column(
+        self, table: sa.Table, actual_names: dict[str, str]
+    ) -> sa.ColumnElement[t.Any] | None:
+        for name in self._arrival_candidates(actual_names):
+            if name in table.c:
+                column = table.c[name]
+                # A time kept as text is compared as a time, not as a string.
+                if isinstance(column.type, sa.DateTime):
+                    return column
+                return sa.cast(column, sa.DateTime)
+        return None
+
+    def _read_table(
+        self,
+        engine: Engine,
+        wt: WarehouseTable,
+        since: dt.datetime | None,
+        accept: Accept,
+        result: WarehouseReadResult,
+    ) -> dt.datetime | None:
+        """Accept the table's new rows; returns the latest arrival read (None: keep the mark)."""
+        settings = self.settings
+        columns = list(wt.table.c)
+        shape = RowShape(
+            wt.message_type,
+            [c.name for c in columns],
+            standard_names=wt.standard_names,
+            ignored=settings.ignore_columns | _bookkeeping(wt),
+            json_columns=settings.json_columns,
+            camel_case_keys=settings.camel_case_keys,
+        )
+        query = sa.select(*columns, wt.arrival.label("__arrived__"))
+        if since is not None:
+            query = query.where(wt.arrival >= naive_utc(since))
+        query = query.order_by(wt.arrival)
+        arrival_index = len(columns)
+        latest: dt.datetime | None = None
+        read = 0
+        location = f"table {wt.label}"
+        try:
+            with engine.connect() as connection:
+                rows = connection.execution_options(yield_per=_FETCH_ROWS).execute(query)
+                for row in rows:
+                    arrived = as_utc(row[arrival_index])
+                    if arrived is not None and (latest is None or arrived > latest):
+                        latest = arrived
+                    try:
+                        accept(shape.message(row))
+                    except MalformedMessage as exc:
+                        self.report.report_row(location, shape.row_key(row), str(exc))
+                        continue
+                    read += 1
+        except DBAPIError as exc:
+            self.report.report_failure(
+                location, failure_text(exc, settings.url), "it is read again next run"
+            )
+            return None
+        result.messages += read
+        result.tables_read.append(wt.label)
+        return latest
+
+    def _read_rollups(
+        self,
+        engine: Engine,
+        tables: list[WarehouseTable],
+        previous: t.Mapping[str, t.Any],
+        accept_rollup: Accept | None,
+        start_date: dt.datetime | None,
+        result: WarehouseReadResult,
+    ) -> None:
+        sources = [wt for wt in tables if wt.stream in ROLLED_UP_STREAMS]
+        if previous.get("rollup"):
+            result.bookmark["rollup"] = previous["rollup"]
+        if not sources:
+            return
+        since = self._since(previous.get("rollup"), start_date)
+        query = DailyRollupQuery(
+            sources, self.settings.account_columns, self.settings.rollup_first_events
+        )
+        location = "daily_rollups (" + ", ".join(wt.label for wt in sources) + ")"
+        try:
+            with engine.connect() as connection:
+                # The mark comes first: rows arriving while the roll-up runs are only
+                # re-counted next time, never missed.
+                latest = as_utc(connection.execute(query.latest_arrival()).scalar())
+                for key, reason in query.bad_rows(connection, since):
+                    self.report.report_row(key[0], key[1], reason)
+                for record in query.records(connection, since):
+                    if accept_rollup is not None:
+                        accept_rollup(record)
+                    result.rollups += 1
+        except DBAPIError as exc:
+            self.report.report_failure(
+                location, failure_text(exc, self.settings.url), "it is read again next run"
+            )
+            return
+        if latest is not None:
+            result.bookmark["rollup"] = format_instant(latest)
+        result.tables_read.extend(wt.label for wt in sources)
+
+
+def _bookkeeping(wt: WarehouseTable) -> set[str]:
+    """The arrival column when it is load bookkeeping (not `received_at`, a message field)."""
+    inner = getattr(wt.arrival, "clause", wt.arrival)
+    name = str(getattr(inner, "name", ""))
+    return set() if wt.standard_names.get(name, name) in COMMON_COLUMNS else {name}

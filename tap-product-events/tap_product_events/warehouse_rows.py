@@ -1,0 +1,203 @@
+"""Segment-spec messages rebuilt from the rows of Segment/RudderStack warehouse tables.
+
+The warehouse flattens a message into columns: `context.groupId` -> `context_group_id`,
+an identify's traits and a track's properties -> one column each (snake_case), one table
+per message type. Rebuilding reverses that, so the transform sees the messages the
+JSON-lines path would give it, except what the warehouse does not keep (see README):
+
+- context keys come back flat and camelCase (`context_library_name` -> `libraryName`);
+- null values are not kept: a column that is null is no key, an object without keys is null;
+- timestamps of timestamp columns come back as ISO 8601 UTC with a `Z`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import typing as t
+import uuid
+from dataclasses import dataclass
+
+import orjson
+
+from tap_product_events.arrival import format_instant
+from tap_product_events.segment_messages import MalformedMessage
+
+# Standard column -> message field, for every message type.
+COMMON_COLUMNS = {
+    "id": "messageId",
+    "user_id": "userId",
+    "anonymous_id": "anonymousId",
+    "timestamp": "timestamp",
+    "original_timestamp": "originalTimestamp",
+    "sent_at": "sentAt",
+    "received_at": "receivedAt",
+}
+TYPE_COLUMNS = {
+    "track": {"event": "event"},
+    "identify": {},
+    "group": {"group_id": "groupId"},
+    "page": {"name": "name"},
+    "screen": {"name": "name"},
+    "alias": {"previous_id": "previousId"},
+}
+# Where a table's other columns go.
+EXTRA_OBJECT = {
+    "track": "properties",
+    "page": "properties",
+    "screen": "properties",
+    "identify": "traits",
+    "group": "traits",
+    "alias": None,
+}
+OBJECT_COLUMNS = ("context", "properties", "traits")
+# Load bookkeeping of Segment and RudderStack, not part of a message.
+ALWAYS_IGNORED = frozenset({"uuid", "uuid_ts", "loaded_at", "event_text", "type"})
+TIME_FIELDS = ("timestamp", "originalTimestamp", "receivedAt")
+
+
+def camel_case(name: str) -> str:
+    """`group_id` -> `groupId`, as Segment's libraries name keys."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+@dataclass(frozen=True)
+class _ColumnRule:
+    index: int
+    column: str
+    target: str  # "field", "context", "extra", "object"
+    key: str
+    is_json: bool
+
+
+class RowShape:
+    """How one table's columns become a message: computed once per table from its columns."""
+
+    def __init__(
+        self,
+        message_type: str,
+        columns: t.Sequence[str],
+        *,
+        standard_names: t.Mapping[str, str],
+        ignored: t.Collection[str],
+        json_columns: t.Collection[str],
+        camel_case_keys: bool,
+    ) -> None:
+        self.message_type = message_type
+        fields = {**COMMON_COLUMNS, **TYPE_COLUMNS[message_type]}
+        extra = EXTRA_OBJECT[message_type]
+        self.rules: list[_ColumnRule] = []
+        self.event_text_index: int | None = None
+        self.id_index: int | None = None
+        for index, column in enumerate(columns):
+            name = standard_names.get(column, column)
+            if column in ignored or name in ignored:
+                continue
+            if name == "event_text" and message_type == "track":
+                self.event_text_index = index
+                continue
+            if name in ALWAYS_IGNORED:
+                continue
+            is_json = column in json_columns or name in OBJECT_COLUMNS
+            if name == "id":
+                self.id_index = index
+            if name in fields:
+                rule = _ColumnRule(index, column, "field", fields[name], is_json)
+            elif name in OBJECT_COLUMNS:
+                rule = _ColumnRule(index, column, "object", name, True)
+            elif name.startswith("context_"):
+                rule = _ColumnRule(index, column, "context", camel_case(name[8:]), is_json)
+            elif extra is not None:
+                key = camel_case(name) if camel_case_keys else name
+                rule = _ColumnRule(index, column, "extra", key, is_json)
+            else:
+                continue
+            self.rules.append(rule)
+        self.extra_object = extra
+        # Whole-object columns first, so flattened columns add to (and win over) them.
+        self.rules.sort(key=lambda r: r.target != "object")
+
+    def row_key(self, row: t.Sequence[t.Any]) -> str:
+        """How reports name a row: its id (messageId) when it has one."""
+        if self.id_index is not None and row[self.id_index] is not None:
+            return f"id={row[self.id_index]}"
+        return "a row without id"
+
+    def message(self, row: t.Sequence[t.Any]) -> dict[str, t.Any]:
+        """The Segment-spec message of one row; raises MalformedMessage saying why not."""
+        message: dict[str, t.Any] = {"type": self.message_type}
+        context: dict[str, t.Any] = {}
+        extra: dict[str, t.Any] = {}
+        for rule in self.rules:
+            value = row[rule.index]
+            if value is None:
+                continue
+            value = _json_value(value, rule.column, is_json=rule.is_json)
+            if rule.target == "field":
+                message[rule.key] = value
+            elif rule.target == "context":
+                context[rule.key] = value
+            elif rule.target == "extra":
+                extra[rule.key] = value
+            elif not isinstance(value, dict):
+                raise MalformedMessage(f"column {rule.column} is not a JSON object")
+            elif rule.key == "context":
+                context.update(value)
+            elif rule.key == self.extra_object:
+                extra.update(value)
+            else:
+                message[rule.key] = value
+        if self.event_text_index is not None and row[self.event_text_index] is not None:
+            # `event` holds Segment's slug (`report_viewed`); `event_text` the real name.
+            message["event"] = _json_value(row[self.event_text_index], "event_text")
+        if context:
+            message["context"] = context
+        if extra and self.extra_object is not None:
+            message[self.extra_object] = extra
+        _check_time_and_identity(message)
+        return message
+
+
+def _check_time_and_identity(message: dict[str, t.Any]) -> None:
+    if not any(message.get(f) for f in TIME_FIELDS):
+        raise MalformedMessage("no time (timestamp, original_timestamp and received_at are null)")
+    if message["type"] == "alias":
+        if not (message.get("userId") and message.get("previousId")):
+            raise MalformedMessage("no identity (an alias needs user_id and previous_id)")
+    elif not (message.get("userId") or message.get("anonymousId")):
+        raise MalformedMessage("no identity (user_id and anonymous_id are null)")
+
+
+def _json_value(value: object, column: str, *, is_json: bool = False) -> t.Any:
+    """A column's value as the JSON value a message would hold."""
+    if isinstance(value, str):
+        if is_json:
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError as exc:
+                raise MalformedMessage(f"column {column} is not valid JSON ({exc})") from None
+        return value
+    if isinstance(value, bool | int | float | dict | list):
+        return value
+    if isinstance(value, dt.datetime):
+        return format_instant(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise MalformedMessage(f"column {column} has a value of type {type(value).__name__}")
+
+
+def plain_value(value: object, column: str) -> t.Any:
+    """A database value as a JSON scalar (numbers, strings, booleans, null).
+
+    Raises MalformedMessage for values that are no scalar (bytes, arrays, objects).
+    """
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict | list):
+        raise MalformedMessage(f"column {column}: a {type(value).__name__} is no metric value")
+    return _json_value(value, column)

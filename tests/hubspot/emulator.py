@@ -1,0 +1,916 @@
+"""A HubSpot emulator: a real HTTP server on loopback that answers as crm-contract.md says.
+
+Written from the facts in the design's crm-contract.md (not from HubSpot's specs). It
+refuses what HubSpot refuses, because a test against an emulator that accepts anything
+proves nothing:
+
+- objects v3: batch upsert (at most 100 inputs, idProperty `email` or a property with
+  hasUniqueValue, duplicate ids, unknown properties, INVALID_EMAIL, INVALID_OPTION,
+  values must be strings, 207 with trace ids / 400 without, results in no fixed order,
+  values returned as strings with system properties, e-mails lower-case and matched
+  case-insensitively, empty string clears); batch read (207 OBJECT_NOT_FOUND);
+- properties v3: list, groups, batch create (types and field types checked, 207 on
+  partial failure), PATCH (options; hasUniqueValue immutable);
+- associations v4: labels (list, create), batch create (labels imply the unlabeled
+  type 279, one primary company per contact), batch labels archive, batch archive;
+- limits: rate-limit headers on every answer and 429 once the rolling budget is used.
+
+Switches for tests: `inject(...)` queues faults (429 with or without Retry-After, 423,
+500, a timeout) for the next matching requests; `trace_ids_ignored` makes one bad
+input fail the whole batch; `consume(n)` spends budget as another app would.
+The server binds 127.0.0.1 only, bounds request bodies, and stops at the end of the
+`with` block (or by itself after `watchdog_seconds`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+BATCH_LIMIT = 100
+UNLABELED = 279
+PRIMARY = 1
+PROPERTY_TYPES = {
+    "bool": {"booleancheckbox", "checkbox", "radio", "select"},
+    "date": {"date"},
+    "datetime": {"date"},
+    "enumeration": {"booleancheckbox", "checkbox", "radio", "select"},
+    "number": {"number", "text"},
+    "phone_number": {"text", "phonenumber"},
+    "string": {"text", "textarea", "file", "html"},
+}
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Stricter than the target's own check, as HubSpot's is: no empty labels, a real TLD.
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+SYSTEM_PROPERTIES = ("hs_object_id", "createdate", "lastmodifieddate")
+
+
+class HTTPAnswer(Exception):  # noqa: N818 - an answer, raised to leave a handler early
+    """An error answer raised by a route."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("message"))
+        self.status = status
+        self.body = body
+
+
+def _error(
+    status: int, category: str, message: str, errors: list[dict[str, Any]] | None = None
+) -> HTTPAnswer:
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": message,
+        "correlationId": f"emu-{random.getrandbits(48):012x}",
+        "category": category,
+    }
+    if errors:
+        body["errors"] = errors
+    return HTTPAnswer(status, body)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _property(name: str, type_: str, field_type: str, group: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "label": name.replace("_", " ").capitalize(),
+        "type": type_,
+        "fieldType": field_type,
+        "groupName": group,
+        "options": [],
+        "hasUniqueValue": False,
+        "calculated": False,
+        "modificationMetadata": {"readOnlyValue": name in SYSTEM_PROPERTIES},
+        **extra,
+    }
+
+
+@dataclass
+class Call:
+    """One request the emulator answered."""
+
+    method: str
+    path: str
+    status: int
+    body: Any = None
+
+
+@dataclass
+class Fault:
+    """A fault to answer instead of the real thing, for a request whose path matches."""
+
+    kind: str  # 429 | 429-retry-after | 423 | 500 | timeout
+    path_contains: str = ""
+
+
+@dataclass
+class _Store:
+    properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    objects: dict[str, dict[int, dict[str, str]]] = field(default_factory=dict)
+    associations: dict[tuple[int, int], set[int]] = field(default_factory=dict)
+    labels: dict[int, dict[str, Any]] = field(default_factory=dict)
+    next_id: int = 1001
+    next_type_id: int = 500
+
+
+class HubSpotEmulator:
+    """HubSpot's contract on an in-memory portal, served over HTTP on 127.0.0.1."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        rate_max: int = 100,
+        rate_interval_ms: int = 10_000,
+        daily_max: int = 250_000,
+        timeout_delay_seconds: float = 1.0,
+        watchdog_seconds: float = 300.0,
+    ) -> None:
+        """An empty portal reachable with `token`, with a budget of `rate_max` per interval."""
+        self.token = token
+        self.rate_max = rate_max
+        self.rate_interval = rate_interval_ms / 1000
+        self.daily_max = daily_max
+        self.daily_used = 0
+        self.timeout_delay = timeout_delay_seconds
+        self.watchdog_seconds = watchdog_seconds
+        self.trace_ids_ignored = False
+        self.calls: list[Call] = []
+        self.faults: deque[Fault] = deque()
+        self._window: deque[float] = deque()
+        self._lock = threading.RLock()
+        self._store = _Store()
+        self._seed()
+        self._server: ThreadingHTTPServer | None = None
+        self._port = 0
+        self._thread: threading.Thread | None = None
+        self._watchdog: threading.Timer | None = None
+
+    def _seed(self) -> None:
+        store = self._store
+        for object_type, info_group, builtin in (
+            ("contacts", "contactinformation", ("email", "firstname", "lastname")),
+            ("companies", "companyinformation", ("name", "domain")),
+        ):
+            store.groups[object_type] = {
+                info_group: {"name": info_group, "label": "Information", "displayOrder": 0}
+            }
+            props = {name: _property(name, "string", "text", info_group) for name in builtin}
+            props["hs_object_id"] = _property("hs_object_id", "number", "number", info_group)
+            for name in ("createdate", "lastmodifieddate"):
+                props[name] = _property(name, "datetime", "date", info_group)
+            store.properties[object_type] = props
+            store.objects[object_type] = {}
+        store.labels[PRIMARY] = {
+            "category": "HUBSPOT_DEFINED",
+            "typeId": PRIMARY,
+            "label": "Primary",
+        }
+        store.labels[UNLABELED] = {
+            "category": "HUBSPOT_DEFINED",
+            "typeId": UNLABELED,
+            "label": None,
+        }
+
+    # Life cycle
+
+    def __enter__(self) -> HubSpotEmulator:
+        """Start serving on a free loopback port."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop serving."""
+        self.stop()
+
+    def start(self) -> None:
+        """Serve in a daemon thread; a watchdog stops a forgotten server."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        server.emulator = self  # type: ignore[attr-defined]
+        self._server = server
+        self._port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        self._watchdog = threading.Timer(self.watchdog_seconds, self.stop)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>` (still known after `stop`, to test a dead server)."""
+        return f"http://127.0.0.1:{self._port}"
+
+    # Switches
+
+    def inject(self, *kinds: str, path_contains: str = "") -> None:
+        """Answer the next requests whose path contains `path_contains` with these faults."""
+        with self._lock:
+            self.faults.extend(Fault(kind, path_contains) for kind in kinds)
+
+    def consume(self, count: int) -> None:
+        """Spend `count` requests of the rolling budget, as another app of the portal would."""
+        with self._lock:
+            now = time.monotonic()
+            self._window.extend([now] * count)
+
+    def add_property(self, object_type: str, name: str, type_: str, field_type: str) -> None:
+        """Create a property directly (e.g. one with a type the target does not expect)."""
+        with self._lock:
+            self._store.properties[object_type][name] = _property(
+                name, type_, field_type, next(iter(self._store.groups[object_type]))
+            )
+
+    # Inspection
+
+    def calls_to(self, path_contains: str = "", method: str | None = None) -> list[Call]:
+        """Answered requests whose path contains `path_contains` (and method, if given)."""
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if path_contains in c.path and (method is None or c.method == method)
+            ]
+
+    def properties(self, object_type: str) -> dict[str, dict[str, Any]]:
+        """Property definitions by name."""
+        with self._lock:
+            return json.loads(json.dumps(self._store.properties[object_type]))
+
+    def groups(self, object_type: str) -> set[str]:
+        """Property group names."""
+        with self._lock:
+            return set(self._store.groups[object_type])
+
+    def contacts(self) -> dict[str, dict[str, str]]:
+        """Contacts' properties (system ones left out) by e-mail."""
+        return self._objects("contacts", "email")
+
+    def companies(self, key_property: str = "plg_account_id") -> dict[str, dict[str, str]]:
+        """Companies' properties (system ones left out) by the key property."""
+        return self._objects("companies", key_property)
+
+    def _objects(self, object_type: str, key: str) -> dict[str, dict[str, str]]:
+        with self._lock:
+            return {
+                props.get(key, f"id:{object_id}"): {
+                    k: v for k, v in props.items() if k not in SYSTEM_PROPERTIES
+                }
+                for object_id, props in self._store.objects[object_type].items()
+            }
+
+    def label_names(self) -> dict[int, str]:
+        """Label of every association type id (the unlabeled type is `""`)."""
+        with self._lock:
+            return {t: (d["label"] or "") for t, d in self._store.labels.items()}
+
+    def associations(self, key_property: str = "plg_account_id") -> dict[tuple[str, str], set[str]]:
+        """Labels by (contact e-mail, company key); the unlabeled type shows as `""`."""
+        with self._lock:
+            contacts = self._store.objects["contacts"]
+            companies = self._store.objects["companies"]
+            names = self.label_names()
+            return {
+                (contacts[c]["email"], companies[co].get(key_property, str(co))): {
+                    names[t] for t in types
+                }
+                for (c, co), types in self._store.associations.items()
+            }
+
+    # Serving
+
+    def rate_headers(self) -> dict[str, str]:
+        """The rate-limit headers of an answer."""
+        remaining = max(0, self.rate_max - len(self._window))
+        return {
+            "X-HubSpot-RateLimit-Max": str(self.rate_max),
+            "X-HubSpot-RateLimit-Remaining": str(remaining),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.rate_interval * 1000)),
+            "X-HubSpot-RateLimit-Daily": str(self.daily_max),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily_max - self.daily_used)),
+        }
+
+    def _spend_budget(self) -> HTTPAnswer | None:
+        now = time.monotonic()
+        while self._window and self._window[0] <= now - self.rate_interval:
+            self._window.popleft()
+        if self.daily_used >= self.daily_max:
+            return HTTPAnswer(429, _rate_limited("DAILY"))
+        if len(self._window) >= self.rate_max:
+            return HTTPAnswer(429, _rate_limited("TEN_SECONDLY_ROLLING"))
+        self._window.append(now)
+        self.daily_used += 1
+        return None
+
+    def _take_fault(self, path: str) -> Fault | None:
+        for fault in list(self.faults):
+            if fault.path_contains in path:
+                self.faults.remove(fault)
+                return fault
+        return None
+
+    def handle(
+        self, method: str, path: str, headers: Any, body: Any
+    ) -> tuple[int, Any, dict[str, str], float]:
+        """(status, JSON body or None, extra headers, seconds to stall before answering)."""
+        with self._lock:
+            status, answer, extra, stall = self._handle(method, path, headers, body)
+            self.calls.append(Call(method, path, status, body))
+            return status, answer, {**self.rate_headers(), **extra}, stall
+
+    def _handle(
+        self, method: str, path: str, headers: Any, body: Any
+    ) -> tuple[int, Any, dict[str, str], float]:
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            return (
+                401,
+                {
+                    "status": "error",
+                    "category": "INVALID_AUTHENTICATION",
+                    "message": "Authentication credentials not found or invalid.",
+                },
+                {},
+                0.0,
+            )
+        fault = self._take_fault(path)
+        if fault is not None and fault.kind != "timeout":
+            return _fault_answer(fault.kind)
+        limited = self._spend_budget()
+        if limited is not None:
+            return limited.status, limited.body, {}, 0.0
+        try:
+            status, answer = _route(self, method, path, body)
+        except HTTPAnswer as refused:
+            status, answer = refused.status, refused.body
+        # A timeout: the work is done, the answer comes too late for the client.
+        stall = self.timeout_delay if fault is not None else 0.0
+        return status, answer, {}, stall
+
+    # Routes (called with the lock held)
+
+    def list_properties(self, object_type: str) -> dict[str, Any]:
+        return {"results": list(self._store.properties[_object_type(object_type)].values())}
+
+    def create_group(self, object_type: str, body: Any) -> tuple[int, Any]:
+        groups = self._store.groups[_object_type(object_type)]
+        name, label = _get(body, "name"), _get(body, "label")
+        if not isinstance(name, str) or not _NAME.match(name) or not isinstance(label, str):
+            raise _error(400, "VALIDATION_ERROR", "A group needs a valid name and a label")
+        if name in groups:
+            raise _error(409, "CONFLICT", f"A property group named '{name}' already exists")
+        groups[name] = {"name": name, "label": label, "displayOrder": body.get("displayOrder", -1)}
+        return 201, groups[name]
+
+    def create_properties(self, object_type: str, body: Any) -> tuple[int, Any]:
+        object_type = _object_type(object_type)
+        inputs = _inputs(body)
+        known = self._store.properties[object_type]
+        results, errors = [], []
+        for item in inputs:
+            problem = self._property_problem(object_type, item)
+            name = item.get("name") if isinstance(item, dict) else None
+            if problem:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "VALIDATION_ERROR",
+                        "message": f"Property {name!r}: {problem}",
+                        "context": {"name": [str(name)]},
+                    }
+                )
+                continue
+            definition = _property(
+                item["name"],
+                item["type"],
+                item["fieldType"],
+                item["groupName"],
+                label=item["label"],
+                options=_options(item.get("options") or []),
+                hasUniqueValue=bool(item.get("hasUniqueValue")),
+            )
+            known[item["name"]] = definition
+            results.append(definition)
+        if errors:
+            return 207, {
+                "status": "COMPLETE",
+                "results": results,
+                "errors": errors,
+                "numErrors": len(errors),
+            }
+        return 201, {"status": "COMPLETE", "results": results}
+
+    def _property_problem(self, object_type: str, item: Any) -> str | None:
+        if not isinstance(item, dict):
+            return "an input must be an object"
+        missing = [
+            k for k in ("name", "label", "type", "fieldType", "groupName") if not item.get(k)
+        ]
+        if missing:
+            return f"missing {missing}"
+        if not _NAME.match(str(item["name"])):
+            return "invalid name"
+        if item["name"] in self._store.properties[object_type]:
+            return "a property with this name already exists"
+        if item["type"] not in PROPERTY_TYPES:
+            return f"unknown type {item['type']!r}"
+        if item["fieldType"] not in PROPERTY_TYPES[item["type"]]:
+            return f"fieldType {item['fieldType']!r} does not fit type {item['type']!r}"
+        if item["groupName"] not in self._store.groups[object_type]:
+            return f"property group {item['groupName']!r} does not exist"
+        if item.get("hasUniqueValue") and item["type"] not in ("string", "number"):
+            return "only string and number properties can have unique values"
+        try:
+            _options(item.get("options") or [])
+        except HTTPAnswer as bad:
+            return str(bad)
+        return None
+
+    def update_property(self, object_type: str, name: str, body: Any) -> tuple[int, Any]:
+        known = self._store.properties[_object_type(object_type)]
+        if name not in known:
+            raise _error(404, "OBJECT_NOT_FOUND", f"Property {name} does not exist")
+        if not isinstance(body, dict):
+            raise _error(400, "VALIDATION_ERROR", "The body must be an object")
+        current = known[name]
+        if "hasUniqueValue" in body and bool(body["hasUniqueValue"]) != current["hasUniqueValue"]:
+            raise _error(400, "VALIDATION_ERROR", "hasUniqueValue cannot be changed")
+        if "type" in body and body["type"] != current["type"]:
+            raise _error(400, "VALIDATION_ERROR", "This emulator does not change property types")
+        if "options" in body:
+            current["options"] = _options(body["options"])
+        for key in ("label", "groupName", "description"):
+            if key in body:
+                current[key] = body[key]
+        return 200, current
+
+    def upsert(self, object_type: str, body: Any) -> tuple[int, Any]:
+        object_type = _object_type(object_type)
+        inputs = _inputs(body)
+        known = self._store.properties[object_type]
+        keys: list[str] = []
+        for item in inputs:
+            id_property = item.get("idProperty") if isinstance(item, dict) else None
+            definition = known.get(str(id_property))
+            unique = id_property == "email" and object_type == "contacts"
+            if not unique and not (definition and definition["hasUniqueValue"]):
+                raise _error(
+                    400,
+                    "VALIDATION_ERROR",
+                    f"Unable to perform update/upsert by non-unique {object_type} property "
+                    f"{id_property!r}",
+                )
+            if not isinstance(item.get("id"), str) or not isinstance(
+                item.get("properties", {}), dict
+            ):
+                raise _error(400, "VALIDATION_ERROR", "Each input needs a string id and properties")
+            key = item["id"].lower() if id_property == "email" else item["id"]
+            keys.append(key)
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Duplicate IDs found in batch input: {duplicates}. IDs must be unique",
+            )
+        unknown = sorted(
+            {name for item in inputs for name in item.get("properties", {}) if name not in known}
+        )
+        if unknown:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Property values were not valid: properties {unknown} do not exist",
+                [
+                    {
+                        "message": f"Property {name!r} does not exist",
+                        "code": "PROPERTY_DOESNT_EXIST",
+                        "context": {"propertyName": [name]},
+                    }
+                    for name in unknown
+                ],
+            )
+        problems = [self._input_problem(object_type, item, known) for item in inputs]
+        traced = all(isinstance(i.get("objectWriteTraceId"), str) for i in inputs)
+        if any(problems) and (not traced or self.trace_ids_ignored):
+            first = next(p for p in problems if p)
+            raise _error(
+                400, "VALIDATION_ERROR", first[1], [{"message": first[1], "code": first[0]}]
+            )
+        results, errors = [], []
+        for item, key, problem in zip(inputs, keys, problems, strict=True):
+            if problem:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "VALIDATION_ERROR",
+                        "message": problem[1],
+                        "context": {"objectWriteTraceId": [item["objectWriteTraceId"]]},
+                        "errors": [{"message": problem[1], "code": problem[0]}],
+                    }
+                )
+                continue
+            results.append(self._write(object_type, item["idProperty"], key, item["properties"]))
+        random.shuffle(results)  # HubSpot promises no order
+        now = _now()
+        answer: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now,
+            "completedAt": now,
+        }
+        if errors:
+            answer["errors"] = errors
+            answer["numErrors"] = len(errors)
+            return 207, answer
+        return 200, answer
+
+    def _input_problem(
+        self, object_type: str, item: dict[str, Any], known: dict[str, dict[str, Any]]
+    ) -> tuple[str, str] | None:
+        values = dict(item.get("properties") or {})
+        if item["idProperty"] == "email":
+            values.setdefault("email", item["id"])
+        for name, value in values.items():
+            if not isinstance(value, str):
+                return "INVALID_PROPERTY_VALUE", f"{name}: values must be strings, got {value!r}"
+            definition = known[name]
+            if definition["modificationMetadata"].get("readOnlyValue"):
+                return "READ_ONLY_VALUE", f"{name} is read-only"
+            if value == "":
+                continue
+            if name == "email" and object_type == "contacts" and not _EMAIL.match(value):
+                return "INVALID_EMAIL", f"Email address {value} is invalid"
+            problem = _value_problem(definition, value)
+            if problem:
+                return problem
+        return None
+
+    def _write(
+        self, object_type: str, id_property: str, key: str, properties: dict[str, str]
+    ) -> dict[str, Any]:
+        objects = self._store.objects[object_type]
+        found = next((i for i, p in objects.items() if p.get(id_property) == key), None)
+        now = _now()
+        is_new = found is None
+        if found is None:
+            found = self._store.next_id
+            self._store.next_id += 1
+            objects[found] = {
+                "hs_object_id": str(found),
+                "createdate": now,
+                id_property: key,
+            }
+        stored = objects[found]
+        for name, value in properties.items():
+            if name == "email" and object_type == "contacts":
+                value = value.lower()
+            if value == "":
+                stored.pop(name, None)
+            else:
+                stored[name] = value
+        stored["lastmodifieddate"] = now
+        return {
+            "id": str(found),
+            "properties": dict(stored),
+            "createdAt": stored["createdate"],
+            "updatedAt": now,
+            "archived": False,
+            "new": is_new,
+        }
+
+    def read(self, object_type: str, body: Any) -> tuple[int, Any]:
+        object_type = _object_type(object_type)
+        inputs = _inputs(body)
+        id_property = body.get("idProperty") or "hs_object_id"
+        wanted = body.get("properties") or []
+        objects = self._store.objects[object_type]
+        results, missing = [], []
+        for item in inputs:
+            key = str(item.get("id"))
+            if id_property == "email":
+                key = key.lower()
+            found = next((i for i, p in objects.items() if p.get(id_property) == key), None)
+            if found is None:
+                missing.append(str(item.get("id")))
+                continue
+            stored = objects[found]
+            shown = {n: stored.get(n) for n in (*wanted, *SYSTEM_PROPERTIES)}
+            results.append({"id": str(found), "properties": shown, "archived": False})
+        answer: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if missing:
+            answer["errors"] = [
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": "Could not get some objects, they may be deleted or not exist.",
+                    "context": {"ids": missing},
+                }
+            ]
+            return 207, answer
+        return 200, answer
+
+    def list_labels(self) -> dict[str, Any]:
+        return {"results": list(self._store.labels.values())}
+
+    def create_label(self, body: Any) -> tuple[int, Any]:
+        name, label = _get(body, "name"), _get(body, "label")
+        if not isinstance(name, str) or not name or not isinstance(label, str) or not label:
+            raise _error(400, "VALIDATION_ERROR", "A label needs a name and a label")
+        for existing in self._store.labels.values():
+            if existing.get("name") == name or (existing["label"] or "").lower() == label.lower():
+                raise _error(409, "CONFLICT", f"An association label {label!r} already exists")
+        type_id = self._store.next_type_id
+        self._store.next_type_id += 1
+        self._store.labels[type_id] = {
+            "category": "USER_DEFINED",
+            "typeId": type_id,
+            "label": label,
+            "name": name,
+        }
+        return 200, {"results": [{"category": "USER_DEFINED", "typeId": type_id, "label": label}]}
+
+    def _association_inputs(
+        self, body: Any
+    ) -> list[tuple[dict[str, Any], int, int, set[int], str | None]]:
+        """(input, contact id, company id, types, problem) per input."""
+        parsed = []
+        contacts, companies = self._store.objects["contacts"], self._store.objects["companies"]
+        for item in _inputs(body):
+            try:
+                contact_id = int(item["from"]["id"])
+                company_id = int(item["to"]["id"])
+                types = {
+                    (t["associationCategory"], int(t["associationTypeId"])) for t in item["types"]
+                }
+            except (KeyError, TypeError, ValueError) as bad:
+                raise _error(400, "VALIDATION_ERROR", f"Invalid association input: {bad}") from bad
+            problem = None
+            if contact_id not in contacts:
+                problem = f"Contact {contact_id} does not exist"
+            elif company_id not in companies:
+                problem = f"Company {company_id} does not exist"
+            for category, type_id in types:
+                label = self._store.labels.get(type_id)
+                if label is None or label["category"] != category:
+                    problem = f"Association type {category}/{type_id} does not exist"
+            parsed.append((item, contact_id, company_id, {t for _, t in types}, problem))
+        return parsed
+
+    def create_associations(self, body: Any) -> tuple[int, Any]:
+        results, errors = [], []
+        for _item, contact_id, company_id, types, problem in self._association_inputs(body):
+            if problem:
+                side = "toObjectId" if problem.startswith("Company") else "fromObjectId"
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "VALIDATION_ERROR",
+                        "message": problem,
+                        "context": {
+                            side: [str(company_id if side == "toObjectId" else contact_id)]
+                        },
+                    }
+                )
+                continue
+            if PRIMARY in types:
+                for (c, _co), existing in self._store.associations.items():
+                    if c == contact_id:
+                        existing.discard(PRIMARY)
+            current = self._store.associations.setdefault((contact_id, company_id), set())
+            current.update(types | {UNLABELED})
+            names = self.label_names()
+            results.append(
+                {
+                    "fromObjectTypeId": "0-1",
+                    "fromObjectId": contact_id,
+                    "toObjectTypeId": "0-2",
+                    "toObjectId": company_id,
+                    "labels": sorted(names[t] for t in current if names[t]),
+                }
+            )
+        now = _now()
+        answer: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now,
+            "completedAt": now,
+        }
+        if errors:
+            answer["errors"] = errors
+            answer["numErrors"] = len(errors)
+            return 207, answer
+        return 201, answer
+
+    def archive_labels(self, body: Any) -> tuple[int, Any]:
+        for _item, contact_id, company_id, types, problem in self._association_inputs(body):
+            if problem:
+                raise _error(400, "VALIDATION_ERROR", problem)
+            current = self._store.associations.get((contact_id, company_id))
+            if current is not None:
+                current.difference_update(types - {UNLABELED})
+        return 204, None
+
+    def archive_associations(self, body: Any) -> tuple[int, Any]:
+        for item in _inputs(body):
+            contact_id = int(item["from"]["id"])
+            for target in item.get("to") or []:
+                self._store.associations.pop((contact_id, int(target["id"])), None)
+        return 204, None
+
+
+def _rate_limited(policy: str) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "errorType": "RATE_LIMIT",
+        "policyName": policy,
+        "message": "You have reached your secondly limit."
+        if policy != "DAILY"
+        else "You have reached your daily limit.",
+        "correlationId": f"emu-{random.getrandbits(48):012x}",
+    }
+
+
+def _fault_answer(kind: str) -> tuple[int, Any, dict[str, str], float]:
+    if kind == "429":
+        return 429, _rate_limited("TEN_SECONDLY_ROLLING"), {}, 0.0
+    if kind == "429-retry-after":
+        return 429, _rate_limited("TEN_SECONDLY_ROLLING"), {"Retry-After": "1"}, 0.0
+    if kind == "423":
+        return 423, {"status": "error", "category": "LOCKED", "message": "Locked"}, {}, 0.0
+    if kind == "500":
+        return 500, {"status": "error", "category": "INTERNAL_ERROR", "message": "Oops"}, {}, 0.0
+    raise ValueError(f"unknown fault {kind!r}")
+
+
+def _object_type(name: str) -> str:
+    if name not in ("contacts", "companies"):
+        raise _error(404, "OBJECT_NOT_FOUND", f"Unknown object type {name}")
+    return name
+
+
+def _get(body: Any, key: str) -> Any:
+    return body.get(key) if isinstance(body, dict) else None
+
+
+def _inputs(body: Any) -> list[dict[str, Any]]:
+    inputs = _get(body, "inputs")
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+        raise _error(400, "VALIDATION_ERROR", "The body needs a list of inputs")
+    if len(inputs) > BATCH_LIMIT:
+        raise _error(
+            400, "VALIDATION_ERROR", f"Batch of {len(inputs)} inputs: at most {BATCH_LIMIT}"
+        )
+    return inputs
+
+
+def _options(options: Any) -> list[dict[str, Any]]:
+    if not isinstance(options, list):
+        raise _error(400, "VALIDATION_ERROR", "options must be a list")
+    values = [o.get("value") if isinstance(o, dict) else None for o in options]
+    labels = [o.get("label") if isinstance(o, dict) else None for o in options]
+    if not all(isinstance(v, str) and v for v in values) or not all(
+        isinstance(label, str) and label for label in labels
+    ):
+        raise _error(400, "VALIDATION_ERROR", "every option needs a label and a value")
+    if len(set(values)) != len(values) or len(set(labels)) != len(labels):
+        raise _error(400, "VALIDATION_ERROR", "option values and labels must be unique")
+    return [
+        {
+            "label": o["label"],
+            "value": o["value"],
+            "displayOrder": o.get("displayOrder", i),
+            "hidden": bool(o.get("hidden", False)),
+        }
+        for i, o in enumerate(options)
+    ]
+
+
+def _value_problem(definition: dict[str, Any], value: str) -> tuple[str, str] | None:
+    name, kind = definition["name"], definition["type"]
+    if kind == "number" and not _NUMBER.match(value):
+        return "INVALID_DECIMAL", f"{value!r} is not a valid number for {name}"
+    if kind == "bool" and value not in ("true", "false"):
+        return "INVALID_BOOLEAN", f"{value!r} is not true or false for {name}"
+    if kind in ("datetime", "date") and not value.isdigit():
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return "INVALID_DATE", f"{value!r} is not a valid date for {name}"
+    if kind == "enumeration":
+        allowed = {o["value"] for o in definition["options"]}
+        parts = value.split(";") if definition["fieldType"] == "checkbox" else [value]
+        bad = [p for p in parts if p not in allowed]
+        if bad:
+            return (
+                "INVALID_OPTION",
+                f"{bad[0]!r} was not one of the allowed options of {name}: {sorted(allowed)}",
+            )
+    return None
+
+
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("GET", re.compile(r"^/crm/v3/properties/(\w+)$"), "list_properties"),
+    ("POST", re.compile(r"^/crm/v3/properties/(\w+)/groups$"), "create_group"),
+    ("POST", re.compile(r"^/crm/v3/properties/(\w+)/batch/create$"), "create_properties"),
+    ("PATCH", re.compile(r"^/crm/v3/properties/(\w+)/(\w+)$"), "update_property"),
+    ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/upsert$"), "upsert"),
+    ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/read$"), "read"),
+    ("GET", re.compile(r"^/crm/v4/associations/contacts/companies/labels$"), "list_labels"),
+    ("POST", re.compile(r"^/crm/v4/associations/contacts/companies/labels$"), "create_label"),
+    (
+        "POST",
+        re.compile(r"^/crm/v4/associations/contacts/companies/batch/create$"),
+        "create_associations",
+    ),
+    (
+        "POST",
+        re.compile(r"^/crm/v4/associations/contacts/companies/batch/labels/archive$"),
+        "archive_labels",
+    ),
+    (
+        "POST",
+        re.compile(r"^/crm/v4/associations/contacts/companies/batch/archive$"),
+        "archive_associations",
+    ),
+]
+
+
+def _route(emulator: HubSpotEmulator, method: str, path: str, body: Any) -> tuple[int, Any]:
+    for route_method, pattern, name in _ROUTES:
+        match = pattern.match(path)
+        if match and route_method == method:
+            handler = getattr(emulator, name)
+            args = list(match.groups())
+            answer = handler(*args, body) if method != "GET" else handler(*args)
+            return answer if isinstance(answer, tuple) else (200, answer)
+    raise _error(404, "OBJECT_NOT_FOUND", f"No route for {method} {path}")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        """Silent: tests read `emulator.calls`."""
+
+    def _serve(self) -> None:
+        emulator: HubSpotEmulator = self.server.emulator  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(413, {"status": "error", "message": "Request too large"}, {})
+            return
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            self._send(400, {"status": "error", "message": "Invalid JSON"}, {})
+            return
+        path = self.path.split("?", 1)[0]
+        status, answer, headers, stall = emulator.handle(self.command, path, self.headers, body)
+        if stall:
+            time.sleep(stall)
+        self._send(status, answer, headers)
+
+    def _send(self, status: int, answer: Any, headers: dict[str, str]) -> None:
+        data = b"" if answer is None else json.dumps(answer).encode()
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if answer is not None:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout test)
+
+    do_GET = do_POST = do_PATCH = _serve  # noqa: N815 - http.server's naming
+
+
+def iter_calls(emulator: HubSpotEmulator) -> Iterator[str]:
+    """`METHOD path status` lines of the answered requests (for failure messages)."""
+    for call in emulator.calls:
+        yield f"{call.method} {call.path} {call.status}"
