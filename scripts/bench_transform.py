@@ -1,125 +1,162 @@
-"""Benchmark plg-transform: N synthetic Segment messages through the real mapper.
+"""Benchmark plg-transform: N synthetic Segment messages through the real CLI.
 
-Usage: python scripts/bench_transform.py [N]   (default 1,000,000)
-Prints a table: messages, ingest s, compute+emit s, messages/s (ingest), peak RSS.
+Usage: python scripts/bench_transform.py [N ...]   (default: 200000 1000000)
+
+For each N the input is written to a file first (streamed, never held in memory), then
+`plg-transform --config ...` runs as a subprocess reading that file on stdin, as in a
+pipeline. Ingest time and records/s come from the mapper's own log line ("read and staged
+N input records in X s"), compute+emit from "computed and emitted in X s". The mapper's
+peak RSS is the subprocess's own (os.wait4), apart from this script's.
+Prints a table.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
+import re
 import resource
+import subprocess
 import sys
 import tempfile
 import time
-from contextlib import redirect_stdout
 from pathlib import Path
 
-from plg_transform.mapper import PLGTransform
+CLI = str(Path(sys.executable).parent / "plg-transform")
+CONFIG = {
+    "as_of": "2026-03-01T00:00:00Z",
+    "events": {
+        "Report Created": {"weight": 3, "feature": "reports"},
+        "Dashboard Viewed": {"weight": 1, "feature": "dashboards"},
+        "Invite Sent": {"weight": 5},
+    },
+    "user_traits": ["plan"],
+    "pql": "engagement_score >= 60 AND plan = 'pro'",
+    "segments": [{"name": "busy", "when": "active_users >= 3", "applies_to": "account"}],
+    "activation": {"milestones": [{"name": "report", "event": "Report Created"}]},
+}
 
 
-def synthetic_lines(n: int, seed: int = 7) -> list[str]:
-    """n RECORD lines: 1% identifies, 0.5% groups, the rest tracks over 60 days."""
+def write_input(path: Path, n: int, seed: int = 7) -> None:
+    """n RECORD lines (1% identifies, 0.5% groups, the rest tracks over 60 days), a STATE."""
     rng = random.Random(seed)
     users, accounts = max(10, n // 100), max(2, n // 2000)
     events = ["Report Created", "Dashboard Viewed", "Invite Sent", "Export Run", "Login"]
-    lines = []
-    for i in range(n):
-        user = f"u{rng.randrange(users)}"
-        account = f"acc{hash(user) % accounts}"
-        day = rng.randrange(60)
-        ts = f"2026-{1 + day // 30:02d}-{1 + day % 28:02d}T{rng.randrange(24):02d}:17:03Z"
-        roll = rng.random()
-        if roll < 0.01:
-            stream = "identifies"
-            record = {
-                "messageId": f"m{i}",
-                "type": "identify",
-                "userId": user,
-                "anonymousId": f"anon-{user}",
-                "timestamp": ts,
-                "traits": {"email": f"{user}@example.com", "plan": "pro"},
-            }
-        elif roll < 0.015:
-            stream = "groups"
-            record = {
-                "messageId": f"m{i}",
-                "type": "group",
-                "userId": user,
-                "groupId": account,
-                "timestamp": ts,
-                "traits": {"name": account, "website": f"www.{account}.com", "role": "admin"},
-            }
-        else:
-            stream = "tracks"
-            record = {
-                "messageId": f"m{i}",
-                "type": "track",
-                "userId": user,
-                "event": rng.choice(events),
-                "timestamp": ts,
-                "context": {"groupId": account, "library": {"name": "analytics.js"}},
-                "properties": {"value": rng.randrange(100)},
-            }
-        lines.append(json.dumps({"type": "RECORD", "stream": stream, "record": record}))
-    lines.append(json.dumps({"type": "STATE", "value": {"bookmarks": {"tracks": {"n": n}}}}))
-    return lines
+    with path.open("w") as out:
+        for i in range(n):
+            user = f"u{rng.randrange(users)}"
+            account = f"acc{int(user[1:]) % accounts}"
+            day = rng.randrange(60)
+            ts = f"2026-{1 + day // 30:02d}-{1 + day % 28:02d}T{rng.randrange(24):02d}:17:03Z"
+            roll = rng.random()
+            if roll < 0.01:
+                stream = "identifies"
+                record: dict = {
+                    "messageId": f"m{i}",
+                    "type": "identify",
+                    "userId": user,
+                    "anonymousId": f"anon-{user}",
+                    "timestamp": ts,
+                    "traits": {"email": f"{user}@example.com", "plan": "pro"},
+                }
+            elif roll < 0.015:
+                stream = "groups"
+                record = {
+                    "messageId": f"m{i}",
+                    "type": "group",
+                    "userId": user,
+                    "groupId": account,
+                    "timestamp": ts,
+                    "traits": {"name": account, "website": f"www.{account}.com", "role": "admin"},
+                }
+            else:
+                stream = "tracks"
+                record = {
+                    "messageId": f"m{i}",
+                    "type": "track",
+                    "userId": user,
+                    "event": rng.choice(events),
+                    "timestamp": ts,
+                    "context": {"groupId": account, "library": {"name": "analytics.js"}},
+                    "properties": {"value": rng.randrange(100)},
+                }
+            out.write(json.dumps({"type": "RECORD", "stream": stream, "record": record}))
+            out.write("\n")
+        out.write(json.dumps({"type": "STATE", "value": {"bookmarks": {"tracks": {"n": n}}}}))
+        out.write("\n")
 
 
-class TimedTransform(PLGTransform):
-    """Records when the input ends, to split ingest from compute+emit."""
-
-    input_done: float = 0.0
-
-    def process_endofpipe(self) -> None:
-        """Flush the last chunk, note the time, then compute and emit."""
-        self._flush()
-        TimedTransform.input_done = time.perf_counter()
-        super().process_endofpipe()
+def run_once(n: int, tmp: Path) -> dict[str, float]:
+    """Run the CLI on n messages; timings from its log, peak RSS from the kernel."""
+    source = tmp / f"input-{n}.jsonl"
+    write_input(source, n)
+    config = {**CONFIG, "store_path": str(tmp / f"store-{n}.duckdb")}
+    config_path = tmp / "config.json"
+    config_path.write_text(json.dumps(config))
+    log_path = tmp / f"log-{n}.txt"
+    start = time.perf_counter()
+    with source.open("rb") as stdin, log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [CLI, "--config", str(config_path)],
+            stdin=stdin,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    total = time.perf_counter() - start
+    text = log_path.read_text()
+    if proc.returncode != 0:
+        raise SystemExit(f"plg-transform failed on {n} messages:\n{text[-3000:]}")
+    read = re.search(r"read and staged (\d+) input records in ([\d.]+) s", text)
+    compute = re.search(r"computed and emitted in ([\d.]+) s", text)
+    if read is None or compute is None:
+        raise SystemExit(f"timing lines not found in the log:\n{text[-3000:]}")
+    ingest_s = float(read.group(2))
+    return {
+        "ingest_s": ingest_s,
+        "rate": int(read.group(1)) / ingest_s,
+        "compute_s": float(compute.group(1)),
+        "total_s": total,
+        "mapper_mb": usage.ru_maxrss / 1024,
+        "input_mb": source.stat().st_size / 1e6,
+    }
 
 
 def main() -> None:
-    """Run the benchmark and print the table."""
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    lines = synthetic_lines(n)
+    """Run the benchmark for each size and print the table."""
+    sizes = [int(a) for a in sys.argv[1:]] or [200_000, 1_000_000]
+    header = (
+        "messages",
+        "input MB",
+        "ingest s",
+        "messages/s",
+        "compute+emit s",
+        "wall s",
+        "mapper peak RSS MB",
+    )
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("-" * (len(h) + 2) for h in header) + "|")
     with tempfile.TemporaryDirectory() as tmp:
-        config = {
-            "store_path": str(Path(tmp) / "store.duckdb"),
-            "as_of": "2026-03-01T00:00:00Z",
-            "events": {
-                "Report Created": {"weight": 3, "feature": "reports"},
-                "Dashboard Viewed": {"weight": 1, "feature": "dashboards"},
-                "Invite Sent": {"weight": 5},
-            },
-            "user_traits": ["plan"],
-            "pql": "engagement_score >= 60 AND plan = 'pro'",
-            "segments": [{"name": "busy", "when": "active_users >= 3", "applies_to": "account"}],
-            "activation": {"milestones": [{"name": "report", "event": "Report Created"}]},
-        }
-        mapper = TimedTransform(config=config)
-        mapper.logger.setLevel("WARNING")
-        source = io.StringIO("\n".join(lines) + "\n")
-        sink = open(os.devnull, "w")  # noqa: SIM115
-        start = time.perf_counter()
-        with redirect_stdout(sink):
-            mapper.listen(source)
-        end = time.perf_counter()
-        sink.close()
-    ingest = TimedTransform.input_done - start
-    compute = end - TimedTransform.input_done
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"| {'messages':>10} | {'ingest s':>9} | {'compute+emit s':>14} | "
-        f"{'messages/s':>10} | {'peak RSS MB':>11} |"
-    )
-    print(f"|{'-' * 12}|{'-' * 11}|{'-' * 16}|{'-' * 12}|{'-' * 13}|")
-    print(
-        f"| {n:>10,} | {ingest:>9.2f} | {compute:>14.2f} | {n / ingest:>10,.0f} | "
-        f"{peak_mb:>11.0f} |"
-    )
-    print("(peak RSS includes the generated input held in memory)")
+        for n in sizes:
+            r = run_once(n, Path(tmp))
+            cells = (
+                f"{n:,}",
+                f"{r['input_mb']:.0f}",
+                f"{r['ingest_s']:.2f}",
+                f"{r['rate']:,.0f}",
+                f"{r['compute_s']:.2f}",
+                f"{r['total_s']:.2f}",
+                f"{r['mapper_mb']:.0f}",
+            )
+            print(
+                "| "
+                + " | ".join(c.rjust(len(h)) for c, h in zip(cells, header, strict=True))
+                + " |"
+            )
+    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(this script's own peak RSS, input generation included: {own_mb:.0f} MB)")
 
 
 if __name__ == "__main__":

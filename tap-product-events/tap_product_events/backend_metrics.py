@@ -81,12 +81,12 @@ class EntityShape:
         not_metrics = {*self.id_fields(), self.observed_field}
         return [f for f in fields if f not in not_metrics]
 
-    def row_key(self, row: t.Mapping[str, t.Any]) -> str:
+    def row_key(self, row: t.Mapping[t.Any, t.Any]) -> str:
         """How reports name a row: its id fields and values."""
         return ", ".join(f"{f}={row.get(f)!r}" for f in self.id_fields())
 
     def records(
-        self, row: t.Mapping[str, t.Any], metric_fields: t.Sequence[str], run_started: str
+        self, row: t.Mapping[t.Any, t.Any], metric_fields: t.Sequence[str], run_started: str
     ) -> list[dict[str, t.Any]]:
         """The row's metric records; raises MalformedMessage saying what is wrong."""
         ids: dict[str, str | None] = {"user_id": None, "account_id": None}

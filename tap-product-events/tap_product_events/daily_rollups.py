@@ -73,7 +73,9 @@ def _text_id(column: sa.ColumnElement[t.Any] | None) -> sa.ColumnElement[t.Any]:
     return sa.func.nullif(sa.cast(column, sa.String), "")
 
 
-def _first_of(columns: list[sa.ColumnElement[t.Any]], type_: t.Any) -> sa.ColumnElement[t.Any]:
+def _first_of(
+    columns: t.Sequence[sa.ColumnElement[t.Any]], type_: t.Any
+) -> sa.ColumnElement[t.Any]:
     if not columns:
         return sa.cast(sa.null(), type_)
     return columns[0] if len(columns) == 1 else sa.func.coalesce(*columns)

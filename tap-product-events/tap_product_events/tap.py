@@ -93,11 +93,19 @@ class TapProductEvents(Tap):
         return streams
 
     def load_state(self, state: dict[str, t.Any]) -> None:
-        """Keep the sources' bookmarks (top-level `sources`) next to the SDK's `bookmarks`."""
+        """Keep the sources' bookmarks (top-level `sources`) next to the SDK's `bookmarks`.
+
+        Other top-level keys are passed through unchanged into every STATE this tap
+        emits: a downstream mapper (plg-transform) keeps its own marker there, which lets
+        it recognise a lost store on the next run.
+        """
         super().load_state(state)
         sources = state.get(SOURCES_STATE_KEY)
         if isinstance(sources, dict):
             self._state_dict[SOURCES_STATE_KEY] = copy.deepcopy(sources)
+        for key, value in state.items():
+            if key not in ("bookmarks", SOURCES_STATE_KEY):
+                self._state_dict[key] = copy.deepcopy(value)
 
     @property
     def _state_dict(self) -> dict[str, t.Any]:

@@ -67,7 +67,7 @@ class WarehouseTable:
     def column(self, standard: str) -> sa.ColumnElement[t.Any] | None:
         """The column holding a standard Segment column, or None if the table lacks it."""
         actual = self.actual_names.get(standard, standard)
-        return self.table.c[actual] if actual in self.table.c else None
+        return self.table.c.get(actual)
 
 
 @dataclass
@@ -131,7 +131,8 @@ class WarehouseEvents:
     def _tables(self, engine: Engine) -> list[WarehouseTable]:
         settings = self.settings
         schema = settings.schema
-        existing = set(sa.inspect(engine).get_table_names(schema=schema))
+        inspector = sa.inspect(engine)
+        existing = set(inspector.get_table_names(schema=schema))
         actual_names = dict(settings.columns)
         standard_names = {actual: std for std, actual in actual_names.items()}
         found: list[WarehouseTable] = []
@@ -143,7 +144,14 @@ class WarehouseEvents:
                     log("events_sql: no table %s; its %s are skipped", label, stream)
                     continue
                 try:
-                    table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=engine)
+                    # Columns only: full reflection (constraints...) fails on some dialects.
+                    columns = inspector.get_columns(name, schema=schema)
+                    table = sa.Table(
+                        name,
+                        sa.MetaData(),
+                        *(sa.Column(c["name"], c["type"]) for c in columns),
+                        schema=schema,
+                    )
                 except (NoSuchTableError, DBAPIError) as exc:
                     self.report.report_failure(
                         f"table {label}", failure_text(exc, settings.url), "skipped this run"
@@ -202,7 +210,7 @@ class WarehouseEvents:
         columns = list(wt.table.c)
         shape = RowShape(
             wt.message_type,
-            [c.name for c in columns],
+            [str(c.name) for c in columns],
             standard_names=wt.standard_names,
             ignored=settings.ignore_columns | _bookkeeping(wt),
             json_columns=settings.json_columns,

@@ -90,7 +90,7 @@ class RowShape:
         self.rules: list[_ColumnRule] = []
         self.event_text_index: int | None = None
         self.id_index: int | None = None
-        for index, column in enumerate(columns):
+        for index, column in enumerate(str(c) for c in columns):
             name = standard_names.get(column, column)
             if column in ignored or name in ignored:
                 continue

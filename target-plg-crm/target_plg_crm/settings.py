@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,21 +44,13 @@ def base_url_problem(url: Any) -> str | None:
 
 @dataclass(frozen=True)
 class HubSpotOptions:
-    """The `hubspot_*` settings (used when crm is hubspot)."""
+    """The `hubspot_*` settings (used when crm is hubspot); the token is kept out of repr."""
 
-    access_token: str
+    access_token: str = field(repr=False)
     base_url: str
     max_retries: int
     backoff_base_seconds: float
     timeout_seconds: float
-
-    def __repr__(self) -> str:
-        """Everything but the token, so that a logged settings object leaks nothing."""
-        return (
-            f"HubSpotOptions(access_token='***', base_url={self.base_url!r}, "
-            f"max_retries={self.max_retries}, backoff_base_seconds={self.backoff_base_seconds}, "
-            f"timeout_seconds={self.timeout_seconds})"
-        )
 
 
 @dataclass(frozen=True)
@@ -167,7 +159,7 @@ def _hubspot_options(get: Any, errors: list[str]) -> HubSpotOptions:
             what = "whole number" if integer else "number"
             errors.append(f"{name}: must be a {what} >= {low}, got {value!r}")
             return low
-        return value
+        return float(value)
 
     return HubSpotOptions(
         access_token=token.strip(),

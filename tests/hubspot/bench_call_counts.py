@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..target.harness import association, company, contact, schemas, state
 from .emulator import HubSpotEmulator
-from .harness import TOKEN, HubSpotWorkspace
+from .harness import SHORT_TIMEOUT, TOKEN, HubSpotWorkspace
 
 ROLES = ("admin", "billing", "user")
 
@@ -96,7 +96,7 @@ def main(companies: int, contacts: int, associations: int) -> None:
         faulty.inject("429", "500", path_contains="batch/create")
         workspace = HubSpotWorkspace(Path(folder), emulator=faulty)
         started = time.monotonic()
-        result = workspace.run(pipeline(companies, contacts, associations))
+        result = workspace.run(pipeline(companies, contacts, associations), **SHORT_TIMEOUT)
         seconds["faulty run"] = time.monotonic() - started
         if result.returncode != 0:
             sys.exit(result.stderr)

@@ -17,7 +17,8 @@ proves nothing:
 
 Switches for tests: `inject(...)` queues faults (429 with or without Retry-After, 423,
 500, a timeout) for the next matching requests; `trace_ids_ignored` makes one bad
-input fail the whole batch; `consume(n)` spends budget as another app would.
+input fail the whole batch; `bare_results` answers upserts with system properties only
+(no key to match results by); `consume(n)` spends budget as another app would.
 The server binds 127.0.0.1 only, bounds request bodies, and stops at the end of the
 `with` block (or by itself after `watchdog_seconds`).
 """
@@ -112,7 +113,7 @@ class Call:
 class Fault:
     """A fault to answer instead of the real thing, for a request whose path matches."""
 
-    kind: str  # 429 | 429-retry-after | 423 | 500 | timeout
+    kind: str  # 400 | 429 | 429-retry-after | 423 | 500 | timeout
     path_contains: str = ""
 
 
@@ -149,6 +150,8 @@ class HubSpotEmulator:
         self.timeout_delay = timeout_delay_seconds
         self.watchdog_seconds = watchdog_seconds
         self.trace_ids_ignored = False
+        self.bare_results = False
+        self._consume_next = 0
         self.calls: list[Call] = []
         self.faults: deque[Fault] = deque()
         self._window: deque[float] = deque()
@@ -232,10 +235,13 @@ class HubSpotEmulator:
             self.faults.extend(Fault(kind, path_contains) for kind in kinds)
 
     def consume(self, count: int) -> None:
-        """Spend `count` requests of the rolling budget, as another app of the portal would."""
+        """Spend `count` requests of the budget, as another app would, just before the next one.
+
+        Spent when the next request arrives (not now), so that a slow start of the
+        client cannot let the window pass before it.
+        """
         with self._lock:
-            now = time.monotonic()
-            self._window.extend([now] * count)
+            self._consume_next += count
 
     def add_property(self, object_type: str, name: str, type_: str, field_type: str) -> None:
         """Create a property directly (e.g. one with a type the target does not expect)."""
@@ -315,6 +321,9 @@ class HubSpotEmulator:
 
     def _spend_budget(self) -> HTTPAnswer | None:
         now = time.monotonic()
+        if self._consume_next:
+            self._window.extend([now] * self._consume_next)
+            self._consume_next = 0
         while self._window and self._window[0] <= now - self.rate_interval:
             self._window.popleft()
         if self.daily_used >= self.daily_max:
@@ -592,9 +601,10 @@ class HubSpotEmulator:
             else:
                 stored[name] = value
         stored["lastmodifieddate"] = now
+        shown = {n: stored[n] for n in SYSTEM_PROPERTIES if n in stored}
         return {
             "id": str(found),
-            "properties": dict(stored),
+            "properties": shown if self.bare_results else dict(stored),
             "createdAt": stored["createdate"],
             "updatedAt": now,
             "archived": False,
@@ -760,6 +770,13 @@ def _fault_answer(kind: str) -> tuple[int, Any, dict[str, str], float]:
         return 429, _rate_limited("TEN_SECONDLY_ROLLING"), {"Retry-After": "1"}, 0.0
     if kind == "423":
         return 423, {"status": "error", "category": "LOCKED", "message": "Locked"}, {}, 0.0
+    if kind == "400":
+        return (
+            400,
+            {"status": "error", "category": "VALIDATION_ERROR", "message": "Refused"},
+            {},
+            0.0,
+        )
     if kind == "500":
         return 500, {"status": "error", "category": "INTERNAL_ERROR", "message": "Oops"}, {}, 0.0
     raise ValueError(f"unknown fault {kind!r}")

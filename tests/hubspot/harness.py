@@ -10,6 +10,8 @@ from .emulator import HubSpotEmulator
 
 #: A token shaped like a private app's, distinctive enough to grep for in any output.
 TOKEN = "pat-na1-5e3ret00-tok3-4ever-dead-beefcafe1234"
+#: Client timeout of the tests that inject timeouts (the emulator stalls 0.8 s).
+SHORT_TIMEOUT = {"hubspot_timeout_seconds": 0.5}
 
 
 @dataclass
@@ -28,7 +30,9 @@ class HubSpotWorkspace(LocalCRMWorkspace):
             "hubspot_access_token": TOKEN,
             "hubspot_base_url": self.emulator.base_url,
             "hubspot_backoff_base_seconds": 0.05,
-            "hubspot_timeout_seconds": 0.5,
+            # Long enough that a loaded test machine never times out by accident; the
+            # tests of timeouts lower it below the emulator's stall.
+            "hubspot_timeout_seconds": 5,
             "hubspot_max_retries": 5,
         }
 

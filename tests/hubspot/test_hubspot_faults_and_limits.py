@@ -15,7 +15,7 @@ from target_plg_crm.target import TargetPLGCRM
 
 from ..target.harness import association, company, contact, schemas, state
 from .emulator import HubSpotEmulator
-from .harness import TOKEN, HubSpotWorkspace
+from .harness import SHORT_TIMEOUT, TOKEN, HubSpotWorkspace
 
 
 def _pipeline(contacts: int = 120) -> list[dict]:
@@ -70,7 +70,7 @@ def test_injected_faults_end_in_the_same_state_as_a_clean_run(
     hubspot.inject("429", "timeout", path_contains="/labels")
     hubspot.inject("423", "500", path_contains="associations/contacts/companies/batch/create")
 
-    result = workspace.run(_pipeline())
+    result = workspace.run(_pipeline(), **SHORT_TIMEOUT)
 
     assert result.returncode == 0, result.stderr
     assert hubspot.faults == type(hubspot.faults)()  # every fault was met

@@ -84,6 +84,31 @@ def test_every_field_lands_on_its_own_record_as_a_string(
     assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
 
 
+def test_results_without_keys_are_matched_by_reading_never_by_order(
+    workspace: HubSpotWorkspace, hubspot: HubSpotEmulator
+) -> None:
+    hubspot.bare_results = True  # upsert results name neither trace id nor key
+    messages = [
+        *schemas(),
+        *[company(f"a{i}", engagement_score=i) for i in range(30)],
+        *[contact(f"u{i}", f"user{i}@acme.com", primary_account_id=f"a{i}") for i in range(30)],
+        *[association(f"u{i}", f"a{i}") for i in range(30)],
+    ]
+
+    result = workspace.run(messages)
+
+    assert result.returncode == 0, result.stderr
+    assert {hubspot.companies()[f"a{i}"]["plg_engagement_score"] for i in range(30)} == {
+        str(i) for i in range(30)
+    }
+    assert all(
+        links == {"", "Primary"} and email == f"user{key[1:]}@acme.com"
+        for (email, key), links in hubspot.associations().items()
+    )
+    assert len(hubspot.associations()) == 30
+    assert len(hubspot.calls_to("batch/read")) == 2  # one per upsert batch
+
+
 def test_associations_carry_the_role_label_primary_and_the_unlabeled_type(
     workspace: HubSpotWorkspace, hubspot: HubSpotEmulator
 ) -> None:
@@ -235,6 +260,29 @@ def test_a_batch_refused_whole_is_split_to_isolate_the_bad_record(
     assert len(hubspot.contacts()) == 8
     assert [r["record"]["user_id"] for r in workspace.rejects()] == ["bad"]
     assert workspace.rejects()[0]["code"] == "INVALID_EMAIL"
+    # The 400 names the address: the rest is sent again at once, no halving needed.
+    assert len(hubspot.calls_to("contacts/batch/upsert")) == 2
+
+
+def test_a_batch_refused_whole_without_naming_the_record_is_halved_until_it_stands_alone(
+    workspace: HubSpotWorkspace, hubspot: HubSpotEmulator
+) -> None:
+    hubspot.trace_ids_ignored = True
+    hubspot.add_property("contacts", "plg_lifecycle_stage", "enumeration", "select")
+    hubspot.inject("400", path_contains="/plg_lifecycle_stage")  # new option refused
+    messages = [*schemas(), *[contact(f"u{i}", f"user{i}@acme.com") for i in range(8)]]
+    messages[5] = contact("u2", "user2@acme.com", lifecycle_stage="pql")
+
+    result = workspace.run(messages)
+
+    assert result.returncode == 0, result.stderr
+    assert "refused new options ['pql']" in result.stderr
+    assert sorted(hubspot.contacts()) == sorted(f"user{i}@acme.com" for i in range(8) if i != 2)
+    assert [(r["record"]["user_id"], r["code"]) for r in workspace.rejects()] == [
+        ("u2", "INVALID_OPTION")
+    ]
+    # 8 -> 4 + 4 -> 2 + 2 -> 1 + 1: the bad record alone, the others written.
+    assert len(hubspot.calls_to("contacts/batch/upsert")) == 7
 
 
 def test_an_existing_property_of_another_type_is_reported_and_its_field_skipped(

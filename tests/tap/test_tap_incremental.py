@@ -142,3 +142,18 @@ def test_a_line_still_being_written_is_read_next_run_once_complete(
         handle.write('ent":"E"}\n')
     second = run_tap(config, state=first.final_state)
     assert second.message_ids() == {"half"}
+
+
+def test_state_keys_of_downstream_plugins_are_passed_through(
+    tmp_path: Path, run_tap, archive, make_track
+) -> None:
+    config = {"events_paths": [str(tmp_path / "*.jsonl")]}
+    archive(tmp_path / "a.jsonl", [make_track("a1")])
+    first = run_tap(config)
+    handed_back = {**first.final_state, "plg_transform": {"store_id": "store-1"}}
+    archive(tmp_path / "b.jsonl", [make_track("b1")])
+    second = run_tap(config, state=handed_back)
+
+    assert second.returncode == 0, second.stderr
+    assert [r["messageId"] for r in second.records("tracks")] == ["b1"]
+    assert second.final_state["plg_transform"] == {"store_id": "store-1"}

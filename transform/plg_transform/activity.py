@@ -20,15 +20,15 @@ def build_activity(snap: Snapshot) -> None:
             f"""
             CREATE OR REPLACE TEMP TABLE act_{kind} AS
             SELECT {keys},
-                   max(ts) AS last_active_at,
-                   min(ts) AS first_event_at,
+                   max(last_ts) AS last_active_at,
+                   min(first_ts) AS first_event_at,
                    count(DISTINCT day) FILTER (WHERE weight > 0 AND day >= {cur}) AS active_days,
                    count(DISTINCT user_id) FILTER (WHERE weight > 0 AND day >= {cur})
                        AS active_users,
                    coalesce(string_agg(DISTINCT feature, ';' ORDER BY feature)
                        FILTER (WHERE day >= {cur} AND feature IS NOT NULL), '') AS features_used,
                    count(DISTINCT feature) FILTER (WHERE day >= {cur}) AS features_count
-            FROM ev WHERE {_event_scope(kind)} GROUP BY {keys}
+            FROM ev_day WHERE {_event_scope(kind)} GROUP BY {keys}
             """
         )
     _milestones(snap)
@@ -54,7 +54,11 @@ def _milestones(snap: Snapshot) -> None:
             WITH occurrences AS (
                 SELECT {keys}, event, ts,
                        row_number() OVER (PARTITION BY {keys}, event ORDER BY ts, message_id) AS n
-                FROM ev WHERE {_event_scope(kind)} AND event IN ({events}))
+                FROM (SELECT user_id, account_id, event, ts, message_id FROM ev
+                      UNION ALL
+                      SELECT user_id, account_id, event, ts, message_id FROM ru_first
+                      WHERE user_id IS NOT NULL)
+                WHERE {_event_scope(kind)} AND event IN ({events}))
             SELECT {keys}, count(*) AS steps,
                    CASE WHEN count(*) = {total} THEN max(o.ts) END AS activated_at
             FROM occurrences o JOIN milestones m ON o.event = m.event AND o.n = m.n
@@ -70,7 +74,7 @@ def _first_seen(snap: Snapshot) -> None:
         CREATE OR REPLACE TEMP TABLE fs_user AS
         SELECT user_id, min(ts) AS first_message_at FROM (
             SELECT user_id, ts FROM msg WHERE user_id IS NOT NULL
-            UNION ALL SELECT user_id, ts FROM ev)
+            UNION ALL SELECT user_id, first_ts FROM ev_day)
         GROUP BY user_id
         """
     )
@@ -79,7 +83,7 @@ def _first_seen(snap: Snapshot) -> None:
         CREATE OR REPLACE TEMP TABLE fs_account AS
         SELECT account_id, min(ts) AS first_message_at FROM (
             SELECT account_id, ts FROM msg WHERE kind = 'group'
-            UNION ALL SELECT account_id, ts FROM ev WHERE account_id IS NOT NULL)
+            UNION ALL SELECT account_id, first_ts FROM ev_day WHERE account_id IS NOT NULL)
         GROUP BY account_id
         """
     )
@@ -88,7 +92,8 @@ def _first_seen(snap: Snapshot) -> None:
         CREATE OR REPLACE TEMP TABLE fs_membership AS
         SELECT user_id, account_id, min(ts) AS first_message_at FROM (
             SELECT user_id, account_id, ts FROM msg WHERE kind = 'group' AND user_id IS NOT NULL
-            UNION ALL SELECT user_id, account_id, ts FROM ev WHERE account_id IS NOT NULL)
+            UNION ALL SELECT user_id, account_id, first_ts FROM ev_day
+                WHERE account_id IS NOT NULL)
         GROUP BY user_id, account_id
         """
     )

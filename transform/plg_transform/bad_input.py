@@ -17,6 +17,8 @@ REASONS = {
     "future_timestamp": "timestamp more than 1 day after the run started (kept, counts only "
     "once as_of reaches it)",
     "invalid_email": "merged email trait is not a plausible address (email left null)",
+    "bad_rollup": "daily_rollups record without a valid identity, event, day, count >= 0, "
+    "times on its day or first_events (row ignored)",
 }
 
 

@@ -263,7 +263,7 @@ class _Problems:
         self.errors.append(f"{setting}: {message}")
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> t.TypeGuard[int | float | Decimal]:
     # The SDK reads the config file with decimal.Decimal for non-integers.
     return (
         isinstance(value, int | float | Decimal)
@@ -335,10 +335,12 @@ def _events(config: dict, problems: _Problems) -> dict[str, EventScoring]:
         unknown = set(entry) - {"weight", "feature"}
         if unknown:
             problems.add(where, f"unknown key(s) {sorted(unknown)}; allowed: weight, feature")
-        weight = entry.get("weight")
-        if not _is_number(weight) or weight < 0:
-            problems.add(f"{where}.weight", f"must be a number >= 0, got {weight!r}")
-            weight = 0
+        given = entry.get("weight")
+        weight: int | float | Decimal = 0
+        if _is_number(given) and given >= 0:
+            weight = given
+        else:
+            problems.add(f"{where}.weight", f"must be a number >= 0, got {given!r}")
         feature = entry.get("feature")
         if feature is not None and (not isinstance(feature, str) or not feature):
             problems.add(f"{where}.feature", "must be a non-empty string")

@@ -18,21 +18,21 @@ CREATE OR REPLACE TEMP MACRO plg_score(r, ref) AS
 
 def _daily_counts(snap: Snapshot) -> None:
     cap = snap.settings.daily_cap
-    counted = f"least(count(*), {int(cap)})" if cap > 0 else "count(*)"
+    counted = f"least(sum(n), {int(cap)})" if cap > 0 else "sum(n)"
     # Only scored events in the two windows can contribute to raw values.
     scope = f"weight > 0 AND day >= {snap.previous_start}"
     snap.run(
         f"""
         CREATE OR REPLACE TEMP TABLE daily_user AS
-        SELECT user_id, event, weight, day, {counted} AS c FROM ev
+        SELECT user_id, event, weight, day, CAST({counted} AS BIGINT) AS c FROM ev_day
         WHERE {scope} GROUP BY ALL
         """
     )
     snap.run(
         f"""
         CREATE OR REPLACE TEMP TABLE daily_membership AS
-        SELECT user_id, account_id, event, weight, day, {counted} AS c FROM ev
-        WHERE {scope} AND account_id IS NOT NULL GROUP BY ALL
+        SELECT user_id, account_id, event, weight, day, CAST({counted} AS BIGINT) AS c
+        FROM ev_day WHERE {scope} AND account_id IS NOT NULL GROUP BY ALL
         """
     )
     # An account's count is the sum of its memberships' capped counts.

@@ -14,9 +14,11 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from plg_transform.activity import build_activity
 from plg_transform.bad_input import BadInput
+from plg_transform.batches import batch_files
 from plg_transform.config import CONFIG_JSONSCHEMA, parse_settings
 from plg_transform.engagement import build_engagement
 from plg_transform.fields import KEYS, OUTPUT_ORDER, STREAMS, check_trait_names
+from plg_transform.ingest import Ingest
 from plg_transform.messages import INPUT_STREAMS, MessageRows
 from plg_transform.population import (
     Snapshot,
@@ -27,10 +29,12 @@ from plg_transform.population import (
 )
 from plg_transform.reader import FastSingerReader
 from plg_transform.records import build_records, record_lines, schema
-from plg_transform.rules import check_rules, metric_fields
+from plg_transform.rollups import ROLLUP_STREAM, RollupRows
+from plg_transform.rules import check_rules, report_rule_failures
 from plg_transform.store import Store
+from plg_transform.timestamps import DAY_US
 
-FLUSH_EVERY = 50_000
+STATE_KEY = "plg_transform"  # our key in the pipeline's STATE: {"store_id": ...}
 _ONE_US = timedelta(microseconds=1)
 
 
@@ -47,12 +51,21 @@ class PLGTransform(InlineMapper):
         self.settings = parse_settings(self.config)
         check_trait_names(self.settings)
         check_rules(self.settings)
-        self._rule_metrics = metric_fields(self.settings)
         now = datetime.now(UTC)
         self.run_started_us = (now - datetime(1970, 1, 1, tzinfo=UTC)) // _ONE_US
         self.as_of_us = self.settings.as_of_us or self.run_started_us
         self.bad = BadInput(strict=self.settings.strict)
         self.rows = MessageRows(self.settings.account_id_paths, self.bad, self.run_started_us)
+        self.ingest = Ingest(
+            lambda: self.store,
+            self.rows,
+            self.settings.account_id_paths,
+            self.run_started_us + DAY_US,
+        )
+        if isinstance(self.message_reader, FastSingerReader):
+            self.message_reader.take_raw_records(INPUT_STREAMS, self.ingest.add_line)
+        self._input_started = time.perf_counter()
+        self.rollups = RollupRows(self.bad, lambda: self.store.con)  # daily_rollups stream
         self.unknown_streams: dict[str, int] = {}
         self.latest_state: dict | None = None
         self._store: Store | None = None
@@ -88,17 +101,35 @@ class PLGTransform(InlineMapper):
         """Buffer a record of an input stream; count records of unknown streams."""
         stream = message_dict.get("stream")
         if stream in INPUT_STREAMS:
-            self.rows.add(t.cast(str, stream), message_dict.get("record"))
-            if len(self.rows.messages) >= FLUSH_EVERY or len(self.rows.traits) >= FLUSH_EVERY:
-                self._flush()
+            self.ingest.add_message(message_dict)
+        elif stream == ROLLUP_STREAM:  # roll-ups: loaded and merged by rollups.py
+            self.rollups.add(message_dict.get("record"))
         else:
             name = str(stream)
             self.unknown_streams[name] = self.unknown_streams.get(name, 0) + 1
         return ()
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        """Hold STATE back: only the latest one is forwarded, after the records."""
-        self.latest_state = message_dict.get("value")
+        """Hold STATE back: only the latest one is forwarded, after the records.
+
+        A STATE carrying our store id (re-emitted by the tap from the pipeline's saved
+        state) must name this store: otherwise the tap resumes from a bookmark this store
+        never saw, and the run stops before emitting anything.
+        """
+        value = message_dict.get("value")
+        ours = value.get(STATE_KEY) if isinstance(value, dict) else None
+        if isinstance(ours, dict) and isinstance(ours.get("store_id"), str):
+            store = self.store
+            try:
+                store.check_resumes_from(ours["store_id"])
+            except Exception:
+                if store.is_new:
+                    store.discard()  # leave no empty store behind to confuse the next run
+                else:
+                    store.close()
+                self._store = None
+                raise
+        self.latest_state = value
         return ()
 
     def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
@@ -106,19 +137,27 @@ class PLGTransform(InlineMapper):
         return ()
 
     def map_batch_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        """BATCH input is not supported yet."""
-        msg = (
-            f"plg-transform does not read BATCH messages yet (stream "
-            f"{message_dict.get('stream')!r}); configure the tap without batch_config"
-        )
-        raise NotImplementedError(msg)
+        """Read the JSONL or Parquet files of a BATCH message straight into the store."""
+        for batch in batch_files(message_dict):
+            if batch.stream in INPUT_STREAMS:
+                count = self.ingest.add_batch_file(batch)
+            elif batch.stream == ROLLUP_STREAM:
+                records = self.ingest.batch_records(batch)
+                for record in records:
+                    self.rollups.add(record)
+                count = len(records)
+            else:
+                count = self.ingest.count_batch_file(batch)
+                self.unknown_streams[batch.stream] = (
+                    self.unknown_streams.get(batch.stream, 0) + count
+                )
+            self.logger.info(
+                "read %d %s records from BATCH file %s", count, batch.stream, batch.url
+            )
+        return ()
 
     def _flush(self) -> None:
-        store = self.store
-        store.append("messages", self.rows.messages)
-        store.append("traits", self.rows.traits)
-        store.append("observations", self.rows.observations)
-        self.rows.messages, self.rows.traits, self.rows.observations = [], [], []
+        self.ingest.flush()
 
     # End of input: merge, compute, emit.
 
@@ -126,6 +165,13 @@ class PLGTransform(InlineMapper):
         """Compute and write companies, contacts, associations, then the latest STATE."""
         started = time.monotonic()
         self._flush()
+        read_s = time.perf_counter() - self._input_started
+        self.logger.info(
+            "read and staged %d input records in %.2f s (%.0f records/s)",
+            self.ingest.next_seq,
+            read_s,
+            self.ingest.next_seq / read_s if read_s > 0 else 0.0,
+        )
         store = self.store
         counts = store.merge_incoming()
         self.logger.info(
@@ -137,6 +183,11 @@ class PLGTransform(InlineMapper):
             counts["observations_new"],
             counts["observations_received"],
         )
+        rollups = self.rollups.merge()  # daily_rollups: replace stored ones key by key
+        if rollups["rollups_received"]:
+            self.logger.info(
+                "stored %(rollups_received)d roll-up rows (%(rollup_keys)d keys)", rollups
+            )
         snap = Snapshot(con=store.con, settings=self.settings, as_of_us=self.as_of_us)
         build_population(snap)
         build_traits(snap)
@@ -146,20 +197,25 @@ class PLGTransform(InlineMapper):
         metrics = build_metrics(snap)
         refs = build_engagement(snap)
         build_activity(snap)
-        try:
-            build_records(snap, metrics, self._rule_metrics)
-        except Exception as exc:  # a rule that fails on this data names itself
-            raise RuntimeError(f"evaluating rules failed: {exc}") from exc
+        rule_failures = build_records(snap, metrics)  # rules that failed for some records
         self.logger.info("score references (P90 or configured): %s", refs)
         self._emit(snap, metrics)
         if self.latest_state is not None:
-            self.write_message(singer.StateMessage(value=self.latest_state))
+            self.write_message(singer.StateMessage(value=self._state_to_forward(store)))
         for stream, n in sorted(self.unknown_streams.items()):
             self.logger.warning("unknown stream %r: %d records ignored", stream, n)
         self.bad.report(self.logger)
+        report_rule_failures(self.logger, rule_failures)
         store.close()
         self._store = None
         self.logger.info("computed and emitted in %.1f s", time.monotonic() - started)
+
+    def _state_to_forward(self, store: Store) -> t.Any:
+        """The tap's latest state with our key added (the tap's own keys untouched)."""
+        value = self.latest_state
+        if not isinstance(value, dict):
+            return value
+        return {**value, STATE_KEY: {"store_id": store.store_id}}
 
     def _emit(self, snap: Snapshot, metrics: dict[str, list[str]]) -> None:
         out = sys.stdout

@@ -119,18 +119,20 @@ class MessageRows:
         self._paths = [p.split(".") for p in account_id_paths]
         self._bad = bad
         self._future_us = now_us + DAY_US
-        self.next_seq = 0
         self.messages: list[tuple] = []
         self.traits: list[tuple] = []
         self.observations: list[tuple] = []
 
-    def add(self, stream: str, record: object) -> None:
-        """Read one record of an input stream (bad input is counted, never raised)."""
+    def add(self, stream: str, record: object, seq: int) -> None:
+        """Read one record of an input stream, number `seq` in arrival order.
+
+        Bad input is counted, never raised (unless strict).
+        """
         if not isinstance(record, dict):
             self._bad.add("malformed_record", f"{stream} record {record!r:.60}")
             return
         if stream == METRICS_STREAM:
-            self._add_observation(record)
+            self._add_observation(record, seq)
             return
         kind, fixed_event = SEGMENT_STREAMS[stream]
         mid = message_id(record)
@@ -167,8 +169,6 @@ class MessageRows:
             return
         if ts > self._future_us:
             self._bad.add("future_timestamp", mid)
-        seq = self.next_seq
-        self.next_seq += 1
         self.messages.append((seq, mid, kind, user_id, anonymous_id, account_id, event, ts))
         if kind in ("identify", "group"):
             self._add_traits(seq, mid, record.get("traits"))
@@ -189,7 +189,7 @@ class MessageRows:
                 instant = parse_instant(value)
             self.traits.append((seq, key, _json(value), text, valid, instant))
 
-    def _add_observation(self, record: dict) -> None:
+    def _add_observation(self, record: dict, seq: int) -> None:
         entity = record.get("entity")
         user_id = as_id(record.get("user_id"))
         account_id = as_id(record.get("account_id"))
@@ -215,6 +215,80 @@ class MessageRows:
         if not ok:
             self._bad.add("bad_metric", example)
             return
-        seq = self.next_seq
-        self.next_seq += 1
         self.observations.append((seq, entity, user_id, account_id, metric, _json(value), observed))
+
+
+# The SQL twin of MessageRows.add for the bulk of the input: track, page and screen
+# records in the shape taps write them. A row is `fast` only when the SQL reads it exactly
+# as MessageRows would; every other row (no messageId, a timestamp in another ISO 8601
+# form, fractional ids, bad input, traits, metrics) is handed back to MessageRows.
+FAST_STREAMS = {"tracks": None, "pages": "Page Viewed", "screens": "Screen Viewed"}
+
+# ISO 8601 instants that DuckDB and datetime.fromisoformat read identically: years
+# 1000-2999 (no overflow at the ends of the range), valid field ranges, at most six
+# fractional digits, `Z` or a +hh:mm offset. Impossible dates (Feb 30) fail try_cast.
+_FAST_INSTANT = (
+    r"^[12]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$"
+)
+
+
+def _sql_id(value: str) -> str:
+    """SQL of as_id() on a JSON value; NULL where as_id gives None."""
+    return (
+        f"CASE json_type({value}) WHEN 'VARCHAR' THEN nullif({value}->>'$', '') "
+        f"WHEN 'BIGINT' THEN {value}->>'$' WHEN 'UBIGINT' THEN {value}->>'$' END"
+    )
+
+
+def _json_path(parts: t.Sequence[str]) -> str | None:
+    if any(not part or '"' in part or "\\" in part or "'" in part for part in parts):
+        return None
+    return "$." + ".".join(f'"{part}"' for part in parts)
+
+
+def fast_rows_sql(account_id_paths: t.Sequence[str], source: str, keep_record: bool) -> str:
+    """SQL reading `source` (columns seq, stream, record JSON) into message rows.
+
+    Columns: seq, message_id, user_id, anonymous_id, account_id, event, ts_us, fast, and
+    with `keep_record` the record's JSON text where not fast (NULL otherwise). Parameter
+    `$future`: epoch microseconds beyond which a timestamp is reported as in the future
+    (such rows are left to MessageRows, which reports them). When an account id path
+    cannot be written as a JSON path, no row is fast.
+    """
+    account_paths = [_json_path(p.split(".")) for p in account_id_paths]
+    expressible = all(p is not None for p in account_paths)
+    paths = ["$.messageId", "$.userId", "$.anonymousId", "$.event", "$.timestamp"]
+    paths += [p for p in account_paths if p is not None]
+    path_list = ", ".join(f"'{p}'" for p in paths)
+    ids = [f"v[{i}]" for i in (1, 2, 3, *range(6, len(paths) + 1))]
+    # as_id of a float (1.0 -> "1", 1.5 -> "1.5") is Python's repr: left to Python.
+    no_float = " AND ".join(f"json_type({v}) IS DISTINCT FROM 'DOUBLE'" for v in ids)
+    account = ", ".join(_sql_id(f"v[{i}]") for i in range(6, len(paths) + 1)) or "NULL"
+    fixed = " ".join(
+        f"WHEN '{stream}' THEN '{event}'" for stream, event in FAST_STREAMS.items() if event
+    )
+    streams = ", ".join(f"'{s}'" for s in FAST_STREAMS)
+    record = ", CASE WHEN NOT fast THEN record::VARCHAR END AS record" if keep_record else ""
+    return f"""
+        SELECT seq, message_id, user_id, anonymous_id, account_id, event, ts_us, fast{record}
+        FROM (
+        SELECT *, coalesce(shaped AND message_id IS NOT NULL AND event IS NOT NULL
+                AND (user_id IS NOT NULL OR anonymous_id IS NOT NULL)
+                AND ts_us IS NOT NULL AND ts_us <= $future, false) AS fast
+        FROM (
+            SELECT seq, record,
+                {str(expressible).lower()} AND stream IN ({streams})
+                    AND json_type(record) = 'OBJECT' AND {no_float} AS shaped,
+                {_sql_id("v[1]")} AS message_id,
+                {_sql_id("v[2]")} AS user_id,
+                {_sql_id("v[3]")} AS anonymous_id,
+                coalesce({account}) AS account_id,
+                CASE stream {fixed} ELSE CASE WHEN json_type(v[4]) = 'VARCHAR'
+                    THEN nullif(v[4]->>'$', '') END END AS event,
+                CASE WHEN json_type(v[5]) = 'VARCHAR'
+                    AND regexp_full_match(v[5]->>'$', '{_FAST_INSTANT}')
+                    THEN epoch_us(try_cast(v[5]->>'$' AS TIMESTAMPTZ)) END AS ts_us
+            FROM (SELECT seq, stream, record, json_extract(record, [{path_list}]) AS v
+                  FROM {source})
+        ))"""

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import duckdb
 
 from plg_transform.config import Settings
+from plg_transform.rollups import build_rollup_events, create_rollup_table, raw_tracks_kept
 from plg_transform.sql_text import ident, literal, string_list
 from plg_transform.timestamps import instant_from_micros
 
@@ -53,10 +54,20 @@ class Snapshot:
 
 
 def build_population(snap: Snapshot) -> None:
-    """Create msg, links, weights, ev, users, accounts, memberships."""
+    """Create msg, links, weights, ev, ev_day, users, accounts, memberships.
+
+    `ev` holds the raw track events that count (one row per message); `ev_day` holds
+    every counted event, raw or rolled up, as (user, account, event, day) counts with
+    their first and last time.
+    """
     s = snap.settings
+    create_rollup_table(snap.con)
+    # Raw track messages of a key that has a roll-up no longer count, anywhere.
     snap.run(
-        f"CREATE OR REPLACE TEMP TABLE msg AS SELECT * FROM messages WHERE ts <= {snap.as_of_sql}"
+        f"""
+        CREATE OR REPLACE TEMP TABLE msg AS SELECT * FROM messages m
+        WHERE ts <= {snap.as_of_sql} AND {raw_tracks_kept("m")}
+        """
     )
     # The earliest link of an anonymous id (by time, then messageId) wins.
     snap.run(
@@ -89,24 +100,40 @@ def build_population(snap: Snapshot) -> None:
         WHERE m.kind = 'track' AND coalesce(m.user_id, l.user_id) IS NOT NULL
         """
     )
+    build_rollup_events(snap)
+    snap.run(
+        """
+        CREATE OR REPLACE TEMP TABLE ev_day AS
+        SELECT d.*, coalesce(w.weight, (SELECT weight FROM unlisted)) AS weight, w.feature
+        FROM (
+            SELECT user_id, account_id, event, day, count(*) AS n, min(ts) AS first_ts,
+                   max(ts) AS last_ts
+            FROM ev GROUP BY ALL
+            UNION ALL
+            SELECT user_id, account_id, event, day, n, first_ts, last_ts
+            FROM ru_day WHERE user_id IS NOT NULL) d
+        LEFT JOIN weights w ON w.event = d.event
+        """
+    )
     snap.run(
         """
         CREATE OR REPLACE TEMP TABLE users AS
-        SELECT DISTINCT user_id FROM msg WHERE user_id IS NOT NULL
+        SELECT user_id FROM msg WHERE user_id IS NOT NULL
+        UNION SELECT own_user_id FROM ru_day WHERE own_user_id IS NOT NULL
         """
     )
     snap.run(
         """
         CREATE OR REPLACE TEMP TABLE accounts AS
         SELECT account_id FROM msg WHERE kind = 'group'
-        UNION SELECT account_id FROM ev WHERE account_id IS NOT NULL
+        UNION SELECT account_id FROM ev_day WHERE account_id IS NOT NULL
         """
     )
     snap.run(
         """
         CREATE OR REPLACE TEMP TABLE memberships AS
         SELECT user_id, account_id FROM msg WHERE kind = 'group' AND user_id IS NOT NULL
-        UNION SELECT user_id, account_id FROM ev WHERE account_id IS NOT NULL
+        UNION SELECT user_id, account_id FROM ev_day WHERE account_id IS NOT NULL
         """
     )
 

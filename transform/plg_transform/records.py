@@ -12,7 +12,7 @@ from plg_transform.fields import (
     passthrough_traits,
 )
 from plg_transform.population import Snapshot
-from plg_transform.rules import rule_columns
+from plg_transform.rules import RuleFailure, evaluate_rules, rule_columns
 from plg_transform.sql_text import ident, literal
 from plg_transform.timestamps import DAY_US
 
@@ -108,29 +108,11 @@ def _own_sql(kind: str) -> tuple[str, str]:
     )
 
 
-def _typed(snap: Snapshot, table: str, column: str) -> str:
-    """The JSON column as the SQL type its values share (for rules)."""
-    kinds = {
-        r[0]
-        for r in snap.rows(
-            f"SELECT DISTINCT json_type({ident(column)}) FROM {table} "
-            f"WHERE {ident(column)} IS NOT NULL"
-        )
-    } - {"NULL"}
-    col = ident(column)
-    if not kinds:
-        return "NULL"
-    if kinds <= {"BIGINT", "UBIGINT", "DOUBLE"}:
-        return f"TRY_CAST({col}->>'$' AS DOUBLE)"
-    if kinds == {"BOOLEAN"}:
-        return f"TRY_CAST({col}->>'$' AS BOOLEAN)"
-    if kinds <= {"VARCHAR", "BIGINT", "UBIGINT", "DOUBLE", "BOOLEAN"}:
-        return f"{col}->>'$'"
-    return f"CAST({col} AS VARCHAR)"
+def build_records(snap: Snapshot, metrics: dict[str, list[str]]) -> list[RuleFailure]:
+    """Create final_<kind> tables holding every output field (and rule results).
 
-
-def build_records(snap: Snapshot, metrics: dict[str, list[str]], rule_metrics: dict) -> None:
-    """Create final_<kind> tables holding every output field (and rule results)."""
+    Returns the rules that could not be evaluated for some records (those read false).
+    """
     snap.run(ISO_MACRO)
     snap.run(
         """
@@ -142,8 +124,11 @@ def build_records(snap: Snapshot, metrics: dict[str, list[str]], rule_metrics: d
             em.engagement_score DESC, em.raw_cur DESC, m.user_id) = 1
         """
     )
+    failures: list[RuleFailure] = []
     for kind in ("user", "account", "membership"):
         own, joins = _own_sql(kind)
+        json_columns = {n: "__json__" + n for n in passthrough_traits(snap.settings, kind)}
+        json_columns |= {"metric_" + m: "__json__metric_" + m for m in metrics[kind]}
         trait_cols = "".join(
             f", tr.{ident('__json__' + n)}" for n in passthrough_traits(snap.settings, kind)
         )
@@ -162,38 +147,21 @@ def build_records(snap: Snapshot, metrics: dict[str, list[str]], rule_metrics: d
             {joins}
             """
         )
-        typed = [
-            f"{_typed(snap, f'base_{kind}', '__json__' + n)} AS {ident(n)}"
-            for n in passthrough_traits(snap.settings, kind)
-        ]
-        typed += [
-            f"{_typed(snap, f'base_{kind}', '__json__metric_' + m)} AS {ident('metric_' + m)}"
-            for m in metrics[kind]
-        ]
-        typed += [
-            f"NULL AS {ident(m)}"
-            for m in sorted(rule_metrics[kind])
-            if m.removeprefix("metric_") not in metrics[kind]
-        ]
+        failures += evaluate_rules(snap, kind, f"base_{kind}", json_columns)
+        keys = ", ".join(KEYS[kind])
         rules = "".join(
             f", {expr} AS {ident(name)}" for expr, name in rule_columns(snap.settings, kind)
         )
         snap.run(
             f"""
             CREATE OR REPLACE TEMP TABLE final_{kind} AS
-            SELECT * EXCLUDE ({", ".join(ident(c) for c in _typed_names(snap, kind, metrics))})
-                   {rules}
-            FROM (SELECT *{"".join(", " + c for c in typed)} FROM base_{kind})
+            SELECT b.* {rules}
+            FROM base_{kind} b
+            LEFT JOIN (SELECT {keys}, list(idx) AS plg_hits FROM rule_hits_{kind} GROUP BY ALL)
+                USING ({keys})
             """
-            if typed
-            else f"CREATE OR REPLACE TEMP TABLE final_{kind} AS SELECT * {rules} FROM base_{kind}"
         )
-
-
-def _typed_names(snap: Snapshot, kind: str, metrics: dict[str, list[str]]) -> list[str]:
-    names = list(passthrough_traits(snap.settings, kind))
-    names += ["metric_" + m for m in metrics[kind]]
-    return names
+    return failures
 
 
 def output_fields(snap: Snapshot, kind: str, metrics: dict[str, list[str]]) -> list[str]:

@@ -89,6 +89,10 @@ def _chunk_sql(table: str) -> str:
                 maximum_object_size=2147483647, columns={{{spec}}}))"""
 
 
+class StoreLostError(Exception):
+    """The pipeline resumes from a bookmark written with another store than this one."""
+
+
 class Store:
     """A DuckDB file holding everything later runs need."""
 
@@ -122,6 +126,73 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         """Remember a value in the store."""
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def check_resumes_from(self, state_store_id: str) -> None:
+        """Stop when the tap's state was written by a run on another store.
+
+        A bookmark means the tap will only send what is new; scoring that on a new or
+        foreign store would silently drop the history the bookmark skips.
+        """
+        if state_store_id == self.store_id:
+            return
+        if self.is_new:
+            found = "was just created (the file did not exist)"
+        else:
+            found = f"is a different store (id {self.store_id})"
+        raise StoreLostError(
+            f"The pipeline's state says the tap resumes from a bookmark written while "
+            f"plg-transform used store {state_store_id}, but the store at {self.path} "
+            f"{found}. Scoring now would use only the events after the bookmark. Fix: "
+            f"run `meltano run --full-refresh <your job or blocks>` to re-read the whole "
+            f"history into this store (the tap then starts without state), or restore "
+            f"the original store file at {self.path}."
+        )
+
+    def chunk_path(self, name: str) -> Path:
+        """A scratch file for bulk loads, in this store's private temporary folder."""
+        return self._chunk_dir / name
+
+    def stage_fast_rows(self, rows_sql: str, params: dict) -> tuple[int, list[tuple]]:
+        """Stage the `fast` rows of `rows_sql` (see messages.fast_rows_sql).
+
+        Returns the number of rows read and (seq, record) of the rows left to Python.
+        """
+        con = self.con
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged_rows AS {rows_sql}", params)
+        con.execute(
+            """
+            INSERT INTO incoming_messages
+            SELECT seq + $base, message_id, 'track', user_id, anonymous_id, account_id, event,
+                make_timestamp(ts_us)
+            FROM staged_rows WHERE fast
+            """,
+            {"base": self.base_seq},
+        )
+        row = con.execute("SELECT count(*) FROM staged_rows").fetchone()
+        record = "record" if "record" in self._columns("staged_rows") else "NULL"
+        slow = con.execute(
+            f"SELECT seq, {record} FROM staged_rows WHERE NOT fast ORDER BY seq"
+        ).fetchall()
+        con.execute("DROP TABLE staged_rows")
+        return (int(row[0]) if row else 0), slow
+
+    def count_rows(self, rows_sql: str, params: dict) -> int:
+        """Number of rows of a query (e.g. the records of a BATCH file)."""
+        row = self.con.execute(f"SELECT count(*) FROM ({rows_sql})", params).fetchone()
+        return int(row[0]) if row else 0
+
+    def query_rows(self, rows_sql: str, params: dict) -> list[tuple]:
+        """All rows of a query, in its order."""
+        return self.con.execute(rows_sql, params).fetchall()
+
+    def _columns(self, table: str) -> list[str]:
+        return [r[0] for r in self.con.execute(f"DESCRIBE {table}").fetchall()]
+
+    def discard(self) -> None:
+        """Close and delete a store this run created (nothing of it is worth keeping)."""
+        self.close()
+        for leftover in (self.path, self.path.with_name(self.path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
 
     def has_history(self) -> bool:
         """True when earlier runs stored messages or metrics."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,16 @@ def _context_values(error: Mapping[str, Any], name: str) -> list[str]:
     if isinstance(value, list | tuple | set):
         return [str(v) for v in value]
     return [str(value)]
+
+
+def _named_emails(message: str, inputs: Sequence[UpsertInput], indices: list[int]) -> list[int]:
+    """The inputs whose e-mail an error message names (as a whole address)."""
+    lowered = message.lower()
+    return [
+        i
+        for i in indices
+        if re.search(rf"(?<![\w.+'-]){re.escape(inputs[i].key.lower())}(?![\w.-])", lowered)
+    ]
 
 
 def _incompatibility(wanted: PropertyDefinition, existing: Mapping[str, Any]) -> str | None:
@@ -234,8 +245,9 @@ class HubSpotCRM(CRMClient):
             f"/crm/v3/properties/{object_type}/groups",
             {"name": group.name, "label": group.label, "displayOrder": -1},
         )
-        # 409: the group exists but holds none of our properties yet.
-        if response.status_code not in (200, 201, 409):
+        # 409 (or a 400 saying so): the group exists but holds none of our properties yet.
+        exists = response.status_code == 400 and "exist" in _error_summary(_body(response), 400)[1]
+        if response.status_code not in (200, 201, 409) and not exists:
             raise self._unexpected(response, f"create the {object_type} group {group.name!r}")
         self._groups_ready.add(object_type)
 
@@ -448,13 +460,29 @@ class HubSpotCRM(CRMClient):
                 if results[index] is None:
                     results[index] = WriteResult.rejected(code, message)
         left = [i for i in indices if results[i] is None]
-        if left and len(unmatched) == len(left) and not answer.get("errors"):
-            # Results without trace id nor key: HubSpot answered one per input.
-            for index, result in zip(left, unmatched, strict=True):
-                outcome = Outcome.CREATED if result.get("new") else Outcome.UPDATED
-                results[index] = WriteResult(outcome, str(result.get("id")))
-            return []
-        return left
+        if left and unmatched:
+            self._match_by_reading(object_type, id_property, inputs, left, unmatched, results)
+        return [i for i in left if results[i] is None]
+
+    def _match_by_reading(
+        self,
+        object_type: str,
+        id_property: str,
+        inputs: Sequence[UpsertInput],
+        left: list[int],
+        unmatched: list[Mapping[str, Any]],
+        results: list[WriteResult | None],
+    ) -> None:
+        """Results naming neither trace id nor key: never trust their order, read the ids."""
+        if len(left) == 1 and len(unmatched) == 1:
+            pairs = {left[0]: unmatched[0]}
+        else:
+            by_id = {str(r.get("id")): r for r in unmatched}
+            ids = self.find_ids(object_type, id_property, [inputs[i].key for i in left])
+            pairs = {i: by_id[ids[inputs[i].key]] for i in left if ids.get(inputs[i].key) in by_id}
+        for index, result in pairs.items():
+            outcome = Outcome.CREATED if result.get("new") else Outcome.UPDATED
+            results[index] = WriteResult(outcome, str(result.get("id")))
 
     def _resend_or_reject(
         self,
@@ -466,10 +494,18 @@ class HubSpotCRM(CRMClient):
         answer: Mapping[str, Any],
         status: int,
     ) -> None:
-        """Halve a refused batch until the bad records stand alone and are rejected."""
+        """Reject the records a refused batch's error names, or halve it until they stand alone."""
+        code, message = _error_summary(answer, status)
         if len(indices) == 1:
-            code, message = _error_summary(answer, status)
             results[indices[0]] = WriteResult.rejected(code, message)
+            return
+        named = _named_emails(message, inputs, indices) if object_type == CONTACTS else []
+        if named and len(named) < len(indices) and len(named) <= 3:
+            # The error names the bad e-mails (INVALID_EMAIL): one more call for the rest.
+            for i in named:
+                results[i] = WriteResult.rejected(code, message)
+            rest = [i for i in indices if i not in named]
+            self._upsert_batch(object_type, id_property, inputs, rest, results)
             return
         middle = len(indices) // 2
         for half in (indices[:middle], indices[middle:]):

@@ -99,6 +99,15 @@ class RateLimiter:
             self.sleep(wait)
         self.sent.append(self.clock())
 
+    def done(self) -> None:
+        """Count the last request from when its answer came back.
+
+        HubSpot counts a request when it arrives, which is after we sent it: counting it
+        from the answer keeps our window at least as full as HubSpot's.
+        """
+        if self.sent:
+            self.sent[-1] = self.clock()
+
     def observe(self, headers: Any) -> None:
         """Read the budget, what is left and the window from a response's headers."""
         budget = _int_header(headers, "X-HubSpot-RateLimit-Max")
@@ -190,6 +199,7 @@ class HubSpotHTTP:
                 response = self.session.request(
                     method, url, json=body, timeout=self.policy.timeout_seconds
                 )
+                self.limiter.done()
             except requests.Timeout:
                 last_problem = f"no answer within {self.policy.timeout_seconds:g} s"
                 wait = self.policy.backoff(attempt)

@@ -1,0 +1,183 @@
+"""Ingest: input RECORD lines and BATCH files into the store's staging tables.
+
+Most records never become Python objects. Their raw Singer lines are collected into a
+chunk file and DuckDB extracts and types the few fields the store keeps
+(`messages.fast_rows_sql`). Only the records that SQL cannot read exactly as
+`MessageRows` does (identifies, groups, aliases, metrics, missing messageIds, unusual
+timestamps, bad input) are parsed in Python, so both paths store the same rows. Each
+record is numbered (`seq`) in arrival order, which keeps "first delivered copy wins"
+exact whichever path a record takes. Python holds at most one chunk of lines.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import duckdb
+import orjson
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+from plg_transform.batches import BatchFile
+from plg_transform.messages import MessageRows, fast_rows_sql
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from plg_transform.store import Store
+
+CHUNK_BYTES = 32 * 1024 * 1024  # raw lines held before DuckDB reads them
+PYTHON_ROWS = 50_000  # rows of the Python path buffered before they are loaded
+
+
+def _without_nulls(value: object) -> object:
+    """Drop null members of objects (Parquet cannot tell a null member from a missing one)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+class Ingest:
+    """Numbers input records in arrival order and stages them in the store."""
+
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        rows: MessageRows,
+        account_id_paths: t.Sequence[str],
+        future_us: int,
+    ) -> None:
+        self._store = store
+        self._rows = rows
+        self._future_us = future_us
+        self._lines_sql = fast_rows_sql(account_id_paths, _LINES_SOURCE, keep_record=False)
+        self._batch_sql = fast_rows_sql(account_id_paths, _BATCH_SOURCE, keep_record=True)
+        self.next_seq = 0
+        self._lines: list[bytes] = []
+        self._line_bytes = 0
+        self._first_seq = 0
+
+    # RECORD messages
+
+    def add_line(self, line: bytes) -> None:
+        """Take one raw RECORD line of an input stream (parsed later, in bulk)."""
+        if not self._lines:
+            self._first_seq = self.next_seq
+        self._lines.append(line)
+        self._line_bytes += len(line)
+        self.next_seq += 1
+        if self._line_bytes >= CHUNK_BYTES:
+            self.flush()
+
+    def add_message(self, message_dict: dict) -> None:
+        """Take a RECORD message that was already parsed (written in another key order)."""
+        stream, record = message_dict.get("stream"), message_dict.get("record")
+        self.add_line(orjson.dumps({"stream": stream, "record": record}))
+
+    def flush(self) -> None:
+        """Stage the collected lines and the Python path's buffered rows."""
+        if self._lines:
+            lines, first = self._lines, self._first_seq
+            self._lines, self._line_bytes = [], 0
+            self._stage_lines(lines, first)
+        self._load_python_rows()
+
+    def _stage_lines(self, lines: list[bytes], first: int) -> None:
+        store = self._store()
+        chunk = store.chunk_path("records.jsonl")
+        with chunk.open("wb") as out:
+            out.write(b"\n".join(lines))
+            out.write(b"\n")
+        params = {"path": str(chunk), "first": first, "future": self._future_us}
+        try:
+            _, slow = store.stage_fast_rows(self._lines_sql, params)
+        except duckdb.Error as exc:
+            # DuckDB refused the chunk: name the bad line as the SDK's reader would, or
+            # read every line in Python if DuckDB alone objects to it.
+            messages = [_parse(line, exc) for line in lines]
+            for offset, message in enumerate(messages):
+                self._python_record(message, first + offset)
+            return
+        for seq, _ in slow:
+            self._python_record(_parse(lines[seq - first], None), seq)
+
+    def _python_record(self, message: dict, seq: int) -> None:
+        self._rows.add(t.cast(str, message.get("stream")), message.get("record"), seq)
+        rows = self._rows
+        if max(len(rows.messages), len(rows.traits), len(rows.observations)) >= PYTHON_ROWS:
+            self._load_python_rows()
+
+    def _load_python_rows(self) -> None:
+        rows = self._rows
+        if not (rows.messages or rows.traits or rows.observations):
+            return
+        store = self._store()
+        store.append("messages", rows.messages)
+        store.append("traits", rows.traits)
+        store.append("observations", rows.observations)
+        rows.messages, rows.traits, rows.observations = [], [], []
+
+    # BATCH messages
+
+    def add_batch_file(self, batch: BatchFile) -> int:
+        """Stage every record of one BATCH file of an input stream; returns the count."""
+        self.flush()  # records before the BATCH keep their lower numbers
+        store = self._store()
+        sql = self._batch_sql.replace("{records}", batch.records_sql())
+        params = {"first": self.next_seq, "stream": batch.stream, "future": self._future_us}
+        try:
+            count, slow = store.stage_fast_rows(sql, {**params, **batch.params()})
+        except duckdb.Error as exc:
+            raise batch.error(exc) from exc
+        for seq, text in slow:
+            record = orjson.loads(text)
+            if batch.nulls_are_missing:
+                record = _without_nulls(record)
+            self._python_record({"stream": batch.stream, "record": record}, seq)
+        self.next_seq += count
+        self._load_python_rows()
+        return count
+
+    def batch_records(self, batch: BatchFile) -> list[dict]:
+        """Every record of a BATCH file as a dict (for the small streams read in Python)."""
+        try:
+            rows = self._store().query_rows(batch.records_sql(), batch.params())
+        except duckdb.Error as exc:
+            raise batch.error(exc) from exc
+        records = [orjson.loads(text) for (text,) in rows]
+        if batch.nulls_are_missing:
+            return [t.cast(dict, _without_nulls(r)) for r in records]
+        return records
+
+    def count_batch_file(self, batch: BatchFile) -> int:
+        """Number of records in a BATCH file (of a stream this mapper ignores)."""
+        try:
+            return self._store().count_rows(batch.records_sql(), batch.params())
+        except duckdb.Error as exc:
+            raise batch.error(exc) from exc
+
+
+# Row order is file order: a window with an empty OVER () over one table function keeps
+# it (DuckDB's documented order preservation), so seq is each record's arrival number.
+_LINES_SOURCE = (
+    "(SELECT row_number() OVER () - 1 + $first AS seq, stream, record FROM read_json("
+    "$path, format='newline_delimited', maximum_object_size=2147483647, "
+    "columns={stream: 'VARCHAR', record: 'JSON'}))"
+)
+_BATCH_SOURCE = (
+    "(SELECT row_number() OVER () - 1 + $first AS seq, $stream AS stream, record FROM ({records}))"
+)
+
+
+def _parse(line: bytes, cause: Exception | None) -> dict:
+    """A Singer line as a dict, or InvalidInputLine naming it."""
+    try:
+        message = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        text = line[:200].decode("utf-8", "replace")
+        raise InvalidInputLine(f"Unable to parse line as JSON: {text!r}") from (cause or exc)
+    if not isinstance(message, dict):
+        text = line[:200].decode("utf-8", "replace")
+        raise InvalidInputLine(f"Singer message is not a JSON object: {text!r}")
+    return message
