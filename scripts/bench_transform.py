@@ -5,8 +5,9 @@ Usage: python scripts/bench_transform.py [N ...]   (default: 200000 1000000)
 For each N the input is written to a file first (streamed, never held in memory), then
 `plg-transform --config ...` runs as a subprocess reading that file on stdin, as in a
 pipeline. Ingest time and records/s come from the mapper's own log line ("read and staged
-N input records in X s"), compute+emit from "computed and emitted in X s". The mapper's
-peak RSS is the subprocess's own (os.wait4), apart from this script's.
+N input records in X s", with its peak RSS then), compute+emit from "computed and
+emitted in X s". The mapper's peak RSS over the whole run is the subprocess's own
+(os.wait4), apart from this script's.
 Prints a table.
 """
 
@@ -109,7 +110,7 @@ def run_once(n: int, tmp: Path) -> dict[str, float]:
     text = log_path.read_text()
     if proc.returncode != 0:
         raise SystemExit(f"plg-transform failed on {n} messages:\n{text[-3000:]}")
-    read = re.search(r"read and staged (\d+) input records in ([\d.]+) s", text)
+    read = re.search(r"read and staged (\d+) input records in ([\d.]+) s .*peak RSS (\d+) MB", text)
     compute = re.search(r"computed and emitted in ([\d.]+) s", text)
     if read is None or compute is None:
         raise SystemExit(f"timing lines not found in the log:\n{text[-3000:]}")
@@ -119,6 +120,7 @@ def run_once(n: int, tmp: Path) -> dict[str, float]:
         "rate": int(read.group(1)) / ingest_s,
         "compute_s": float(compute.group(1)),
         "total_s": total,
+        "ingest_mb": float(read.group(3)),
         "mapper_mb": usage.ru_maxrss / 1024,
         "input_mb": source.stat().st_size / 1e6,
     }
@@ -134,7 +136,8 @@ def main() -> None:
         "messages/s",
         "compute+emit s",
         "wall s",
-        "mapper peak RSS MB",
+        "mapper RSS MB, ingest",
+        "mapper RSS MB, whole run",
     )
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("-" * (len(h) + 2) for h in header) + "|")
@@ -148,6 +151,7 @@ def main() -> None:
                 f"{r['rate']:,.0f}",
                 f"{r['compute_s']:.2f}",
                 f"{r['total_s']:.2f}",
+                f"{r['ingest_mb']:.0f}",
                 f"{r['mapper_mb']:.0f}",
             )
             print(

@@ -44,7 +44,7 @@ Where the results are:
   output/crm.sqlite        the local CRM (tables contacts, companies, associations, properties);
                            e.g. sqlite3 output/crm.sqlite "select email, properties from contacts limit 3"
   output/rejects.jsonl     records the CRM refused, with the reason
-  output/plg-store.duckdb  the transform's store (daily roll-ups, identities, traits)
+  output/plg-store.duckdb  the transform's store (every deduplicated message, traits, metrics)
   output/ledger.sqlite     what the target last wrote per record (unchanged records skip the CRM)
   $log    Meltano's log of this run
 Run it again incrementally (only new archive files are read):

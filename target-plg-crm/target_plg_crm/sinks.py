@@ -473,8 +473,13 @@ class AssociationsSink(_CRMStreamSink):
                     record,
                     key,
                     "CONTACT_NOT_FOUND",
-                    f"no contact for user_id={user_id} email={email} in this run, the ledger "
-                    "or the CRM (was the contact rejected or never sent?)",
+                    (
+                        f"no contact for user_id={user_id} email={email} in this run, the "
+                        "ledger or the CRM (was the contact rejected or never sent?)"
+                        if email
+                        else f"user_id={user_id} has no valid email, so it has no CRM contact "
+                        "to associate (see that contact's reject)"
+                    ),
                 )
                 continue
             if company_id is None:

@@ -161,12 +161,16 @@ def test_state_is_held_back_and_only_the_latest_is_forwarded_after_records(run_t
         ("SCHEMA", "associations"),
         ("STATE", None),
     ]
-    assert out.messages[-1]["value"] == {"bookmarks": {"tracks": {"n": 2}}}
+    forwarded = out.messages[-1]["value"]
+    assert forwarded["bookmarks"] == {"tracks": {"n": 2}}
+    assert set(forwarded) == {"bookmarks", "plg_transform"}
 
 
 def test_state_is_forwarded_even_without_any_records(run_transform):
     out = run_transform([state({"bookmarks": {"x": 1}})])
-    assert out.messages[-1] == {"type": "STATE", "value": {"bookmarks": {"x": 1}}}
+    assert out.messages[-1]["type"] == "STATE"
+    assert out.messages[-1]["value"]["bookmarks"] == {"x": 1}
+    assert "store_id" in out.messages[-1]["value"]["plg_transform"]
     assert [m["type"] for m in out.messages].count("RECORD") == 0
 
 

@@ -146,3 +146,18 @@ def test_rule_failures_never_stop_the_run_or_touch_other_kinds(run_transform):
     assert "rule pql ('age >= 18') could not be evaluated for 1 contacts" in out.log
     assert "user_id=u2" in out.log
     assert out.by_key("companies")["acc"]["engagement_score"] == 90
+
+
+def test_a_rule_with_a_volatile_function_still_fails_per_record(run_transform):
+    # DuckDB's TRY cannot wrap random(): such rules fall back to one record at a time.
+    config = {
+        "as_of": "2026-03-15T12:00:00Z",
+        "account_traits": ["plan"],
+        "pqa": "random() >= 0 AND CAST(plan AS INTEGER) > 1",
+    }
+    out = run_transform(
+        [group("g1", "u1", "a1", plan="pro"), group("g2", "u2", "a2", plan="3")], config
+    )
+    companies = out.by_key("companies")
+    assert (companies["a1"]["is_pqa"], companies["a2"]["is_pqa"]) == (False, True)
+    assert "rule pqa" in out.log and "account_id=a1" in out.log

@@ -54,53 +54,57 @@ class Ingest:
         self._lines_sql = fast_rows_sql(account_id_paths, _LINES_SOURCE, keep_record=False)
         self._batch_sql = fast_rows_sql(account_id_paths, _BATCH_SOURCE, keep_record=True)
         self.next_seq = 0
-        self._lines: list[bytes] = []
-        self._line_bytes = 0
+        self._runs: list[bytes] = []  # runs of whole raw lines, each without final newline
+        self._run_bytes = 0
         self._first_seq = 0
 
     # RECORD messages
 
-    def add_line(self, line: bytes) -> None:
-        """Take one raw RECORD line of an input stream (parsed later, in bulk)."""
-        if not self._lines:
+    def add_lines(self, run: bytes, count: int) -> None:
+        """Take `count` raw RECORD lines of input streams, joined by newlines."""
+        if not self._runs:
             self._first_seq = self.next_seq
-        self._lines.append(line)
-        self._line_bytes += len(line)
-        self.next_seq += 1
-        if self._line_bytes >= CHUNK_BYTES:
+        self._runs.append(run)
+        self._run_bytes += len(run)
+        self.next_seq += count
+        if self._run_bytes >= CHUNK_BYTES:
             self.flush()
 
     def add_message(self, message_dict: dict) -> None:
         """Take a RECORD message that was already parsed (written in another key order)."""
         stream, record = message_dict.get("stream"), message_dict.get("record")
-        self.add_line(orjson.dumps({"stream": stream, "record": record}))
+        self.add_lines(orjson.dumps({"stream": stream, "record": record}), 1)
 
     def flush(self) -> None:
         """Stage the collected lines and the Python path's buffered rows."""
-        if self._lines:
-            lines, first = self._lines, self._first_seq
-            self._lines, self._line_bytes = [], 0
-            self._stage_lines(lines, first)
+        if self._runs:
+            text, first = b"\n".join(self._runs), self._first_seq
+            self._runs, self._run_bytes = [], 0
+            self._stage_lines(text, first)
         self._load_python_rows()
 
-    def _stage_lines(self, lines: list[bytes], first: int) -> None:
+    def _stage_lines(self, text: bytes, first: int) -> None:
         store = self._store()
         chunk = store.chunk_path("records.jsonl")
         with chunk.open("wb") as out:
-            out.write(b"\n".join(lines))
+            out.write(text)
             out.write(b"\n")
         params = {"path": str(chunk), "first": first, "future": self._future_us}
         try:
             _, slow = store.stage_fast_rows(self._lines_sql, params)
         except duckdb.Error as exc:
+            chunk.unlink(missing_ok=True)
             # DuckDB refused the chunk: name the bad line as the SDK's reader would, or
             # read every line in Python if DuckDB alone objects to it.
-            messages = [_parse(line, exc) for line in lines]
+            messages = [_parse(line, exc) for line in text.split(b"\n")]
             for offset, message in enumerate(messages):
                 self._python_record(message, first + offset)
             return
-        for seq, _ in slow:
-            self._python_record(_parse(lines[seq - first], None), seq)
+        chunk.unlink(missing_ok=True)  # a failed run leaves no copy of the input behind
+        if slow:
+            lines = text.split(b"\n")
+            for seq, _ in slow:
+                self._python_record(_parse(lines[seq - first], None), seq)
 
     def _python_record(self, message: dict, seq: int) -> None:
         self._rows.add(t.cast(str, message.get("stream")), message.get("record"), seq)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import sys
 import time
 import typing as t
@@ -63,7 +64,7 @@ class PLGTransform(InlineMapper):
             self.run_started_us + DAY_US,
         )
         if isinstance(self.message_reader, FastSingerReader):
-            self.message_reader.take_raw_records(INPUT_STREAMS, self.ingest.add_line)
+            self.message_reader.take_raw_records(INPUT_STREAMS, self.ingest.add_lines)
         self._input_started = time.perf_counter()
         self.rollups = RollupRows(self.bad, lambda: self.store.con)  # daily_rollups stream
         self.unknown_streams: dict[str, int] = {}
@@ -167,10 +168,11 @@ class PLGTransform(InlineMapper):
         self._flush()
         read_s = time.perf_counter() - self._input_started
         self.logger.info(
-            "read and staged %d input records in %.2f s (%.0f records/s)",
+            "read and staged %d input records in %.2f s (%.0f records/s, peak RSS %.0f MB)",
             self.ingest.next_seq,
             read_s,
             self.ingest.next_seq / read_s if read_s > 0 else 0.0,
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         )
         store = self.store
         counts = store.merge_incoming()

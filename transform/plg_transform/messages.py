@@ -227,7 +227,7 @@ FAST_STREAMS = {"tracks": None, "pages": "Page Viewed", "screens": "Screen Viewe
 # ISO 8601 instants that DuckDB and datetime.fromisoformat read identically: years
 # 1000-2999 (no overflow at the ends of the range), valid field ranges, at most six
 # fractional digits, `Z` or a +hh:mm offset. Impossible dates (Feb 30) fail try_cast.
-_FAST_INSTANT = (
+FAST_INSTANT = (
     r"^[12]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
     r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$"
 )
@@ -287,7 +287,7 @@ def fast_rows_sql(account_id_paths: t.Sequence[str], source: str, keep_record: b
                 CASE stream {fixed} ELSE CASE WHEN json_type(v[4]) = 'VARCHAR'
                     THEN nullif(v[4]->>'$', '') END END AS event,
                 CASE WHEN json_type(v[5]) = 'VARCHAR'
-                    AND regexp_full_match(v[5]->>'$', '{_FAST_INSTANT}')
+                    AND regexp_full_match(v[5]->>'$', '{FAST_INSTANT}')
                     THEN epoch_us(try_cast(v[5]->>'$' AS TIMESTAMPTZ)) END AS ts_us
             FROM (SELECT seq, stream, record, json_extract(record, [{path_list}]) AS v
                   FROM {source})

@@ -12,6 +12,7 @@ loaded, see ingest.py).
 
 from __future__ import annotations
 
+import re
 import typing as t
 from collections import Counter, defaultdict
 
@@ -32,13 +33,24 @@ class FastSingerReader(SimpleSingerReader):
 
     def __init__(self) -> None:
         super().__init__()
-        self.raw_record: Callable[[bytes], None] | None = None
-        self.raw_streams: frozenset[bytes] = frozenset()
+        self.raw_records: Callable[[bytes, int], None] | None = None
+        self._other_lines: re.Pattern[bytes] | None = None
 
-    def take_raw_records(self, streams: t.Iterable[str], sink: Callable[[bytes], None]) -> None:
-        """Hand RECORD lines of `streams` to `sink` unparsed (the caller parses in bulk)."""
-        self.raw_streams = frozenset(s.encode() for s in streams)
-        self.raw_record = sink
+    def take_raw_records(
+        self, streams: t.Iterable[str], sink: Callable[[bytes, int], None]
+    ) -> None:
+        """Hand RECORD lines of `streams` to `sink` unparsed, as runs of whole lines.
+
+        `sink(lines, n)` gets n consecutive lines joined by newlines (no final newline).
+        """
+        names = b"|".join(re.escape(s.encode()) for s in sorted(streams))
+        prefixes = b"|".join(re.escape(p) for p in _RECORD_PREFIXES)
+        # Every line that is NOT a raw RECORD line of those streams, found by the regex
+        # engine rather than a Python loop over lines.
+        self._other_lines = re.compile(
+            rb"^(?!(?:" + prefixes + rb")(?:" + names + rb')",)[^\n]*', re.MULTILINE
+        )
+        self.raw_records = sink
 
     def deserialize_json(self, line: str | bytes) -> dict:  # type: ignore[override]
         """Parse one line of input.
@@ -61,30 +73,29 @@ class FastSingerReader(SimpleSingerReader):
         file_input: t.IO | None,
         callbacks: dict[str, Callable[[dict], None]],
     ) -> t.Counter[str]:
-        """Read every line of the input; RECORDs of the raw streams go to the sink."""
+        """Read every line of the input; raw RECORD lines go to the sink in runs."""
         stats: dict[str, int] = defaultdict(int)
-        sink, raw_streams = self.raw_record, self.raw_streams
-        prefix_a, prefix_b = _RECORD_PREFIXES
-        start = len(prefix_a)
-        start_b = len(prefix_b)
-        raw_count = 0
-        for lines in _line_blocks(file_input or self.default_input):
-            for line in lines:
-                if sink is not None:
-                    if line.startswith(prefix_a):
-                        begin = start
-                    elif line.startswith(prefix_b):
-                        begin = start_b
-                    else:
-                        begin = 0
-                    if begin:
-                        end = line.find(b'"', begin)
-                        if line[begin:end] in raw_streams and line[end + 1 : end + 2] == b",":
-                            sink(line)
-                            raw_count += 1
-                            continue
-                self._dispatch(line, callbacks, stats)
-        stats["RECORD"] += raw_count
+        sink, other_lines = self.raw_records, self._other_lines
+        for block in _blocks(file_input or self.default_input):
+            if sink is None or other_lines is None:
+                for line in block.split(b"\n"):
+                    self._dispatch(line, callbacks, stats)
+                continue
+            done = 0  # block[done:] is still to be handled
+            for found in other_lines.finditer(block):
+                begin, end = found.span()
+                if begin > done:
+                    run = block[done : begin - 1]  # whole raw lines, without the last newline
+                    n = run.count(b"\n") + 1
+                    sink(run, n)
+                    stats["RECORD"] += n
+                self._dispatch(found.group(), callbacks, stats)
+                done = end + 1
+            if done < len(block):
+                run = block[done:]
+                n = run.count(b"\n") + 1
+                sink(run, n)
+                stats["RECORD"] += n
         return Counter(**stats)
 
     def _dispatch(
@@ -101,22 +112,27 @@ class FastSingerReader(SimpleSingerReader):
         stats[record_type] += 1
 
 
-def _line_blocks(source: t.IO) -> Iterator[list[bytes]]:
-    """Lines of the input (without their newline), a block at a time."""
+def _blocks(source: t.IO) -> Iterator[bytes]:
+    """The input as blocks of whole lines, each without its final newline."""
     raw = getattr(source, "buffer", None)
     read: Callable[[int], bytes | str] = (raw or source).read
     rest = b""
     while True:
-        block = read(BLOCK_BYTES)
-        if not block:
+        data = read(BLOCK_BYTES)
+        if not data:
             break
-        if isinstance(block, str):
-            block = block.encode("utf-8")
-        lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
-        rest = lines.pop()
-        yield lines
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if rest:
+            data = rest + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+            continue
+        rest = data[cut + 1 :]
+        yield data[:cut]
     if rest.strip():
-        yield [rest]
+        yield rest
 
 
 def _shown(line: str | bytes) -> str:
