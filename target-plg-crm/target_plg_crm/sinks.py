@@ -324,9 +324,24 @@ class ContactsSink(_ObjectSink):
 
     def _prepare(self, record: dict) -> _Pending | None:
         item = super()._prepare(record)
-        if item is not None:
-            item.user_id = _text(record.get("user_id"))
-            item.primary_account_id = _text(record.get("primary_account_id"))
+        if item is None:
+            return None
+        item.user_id = _text(record.get("user_id"))
+        item.primary_account_id = _text(record.get("primary_account_id"))
+        if item.user_id is not None:
+            directory = self.run.directory
+            owner = directory.email_owners.setdefault(item.key, item.user_id)
+            if owner != item.user_id:
+                # Writing both would flip the one CRM contact between two users each run.
+                directory.duplicate_users[item.user_id] = owner
+                self.reject(
+                    record,
+                    item.key,
+                    "DUPLICATE_EMAIL",
+                    f"user_id={item.user_id} has the same email as user_id={owner}, which "
+                    "came first in this run; the CRM holds one contact per email",
+                )
+                return None
         return item
 
     def remember(self, pending: _Pending, crm_id: str | None) -> None:
@@ -463,6 +478,16 @@ class AssociationsSink(_CRMStreamSink):
         )
         pending: list[_PendingAssociation] = []
         for record, key, user_id, email, account_id in rows:
+            owner = self.run.directory.duplicate_users.get(user_id) if user_id else None
+            if owner is not None:
+                self.reject(
+                    record,
+                    key,
+                    "DUPLICATE_EMAIL",
+                    f"user_id={user_id} shares its email with user_id={owner}: it has no "
+                    "CRM contact of its own to associate",
+                )
+                continue
             ref = contacts[(user_id, email)]
             contact_id = (ref.crm_id if ref else None) or (
                 crm_contacts.get(email) if email else None

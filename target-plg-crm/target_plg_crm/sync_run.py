@@ -31,6 +31,10 @@ class RunDirectory:
     contacts_by_user: dict[str, ContactRef] = field(default_factory=dict)
     contacts_by_email: dict[str, ContactRef] = field(default_factory=dict)
     companies: dict[str, str] = field(default_factory=dict)
+    # The CRM holds one contact per e-mail: the first user id to claim an e-mail in a run
+    # owns it; later user ids with that e-mail are rejected (and so are their associations).
+    email_owners: dict[str, str] = field(default_factory=dict)
+    duplicate_users: dict[str, str] = field(default_factory=dict)
 
     def add_contact(self, email: str | None, user_id: str | None, ref: ContactRef) -> None:
         """Remember a contact under its e-mail and user id."""

@@ -56,9 +56,9 @@ class MeltanoProject:
             )
         return proc
 
-    def run_pipeline(self, *flags: str) -> subprocess.CompletedProcess[str]:
+    def run_pipeline(self, *flags: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """`meltano run tap-product-events plg-scores target-plg-crm` with the dev settings."""
-        return self.meltano("run", "--no-install", *flags, *PIPELINE)
+        return self.meltano("run", "--no-install", *flags, *PIPELINE, check=check)
 
     def state(self) -> dict:
         """The state Meltano stored for the pipeline."""

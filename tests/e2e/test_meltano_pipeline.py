@@ -93,8 +93,16 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
                 record["account_id"], field)
 
     contacts = {row["email"]: row for row in meltano_project.crm_rows("contacts")}
-    with_email = [r for r in expected["contacts"] if r["email"]]
-    assert set(contacts) == {r["email"] for r in with_email}
+    # The CRM holds one contact per email: of users sharing one, the first (smallest
+    # user_id, the transform's order) owns it and the others are reported duplicates.
+    owners: dict[str, dict] = {}
+    for record in sorted(expected["contacts"], key=lambda r: r["user_id"]):
+        if record["email"]:
+            owners.setdefault(record["email"], record)
+    with_email = list(owners.values())
+    duplicates = {r["user_id"] for r in expected["contacts"] if r["email"]} - {
+        r["user_id"] for r in with_email}
+    assert set(contacts) == set(owners)
     for record in with_email:
         properties = contacts[record["email"]]["properties"]
         assert properties["plg_user_id"] == record["user_id"]
@@ -108,8 +116,10 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
         for line in (meltano_project.root / "output" / "rejects.jsonl").read_text().splitlines()
     ]
     no_email = {r["user_id"] for r in expected["contacts"] if not r["email"]}
-    assert {r["record"]["user_id"] for r in rejects if r["stream"] == "contacts"} == no_email
-    assert meltano_project.summary()["objects"]["contacts"]["rejected"] == len(no_email)
+    rejected = {(r["record"]["user_id"], r["code"]) for r in rejects if r["stream"] == "contacts"}
+    assert rejected == {(u, "MISSING_EMAIL") for u in no_email} | {
+        (u, "DUPLICATE_EMAIL") for u in duplicates}
+    assert meltano_project.summary()["objects"]["contacts"]["rejected"] == len(rejected)
 
     # Associations: one per membership of a contact, labelled with the role, plus `primary`.
     contact_ids = {row["id"]: row["properties"]["plg_user_id"] for row in contacts.values()}
@@ -176,3 +186,28 @@ def test_second_run_reads_only_new_arrivals_and_writes_only_changes(
     assert int(after[contact["id"]]["properties"]["plg_engagement_score"]) >= int(
         contact["properties"]["plg_engagement_score"])
     assert meltano_project.summary()["objects"]["contacts"]["updated"] >= 1
+
+
+def test_lost_store_stops_the_run_and_full_refresh_rebuilds_it(
+    meltano_project: MeltanoProject,
+) -> None:
+    generate(meltano_project.events_dir, seed=5, accounts=6, users=15, days=20)
+    meltano_project.run_pipeline()
+    scores = {r["email"]: r["properties"]["plg_engagement_score"]
+              for r in meltano_project.crm_rows("contacts")}
+    assert "store_id" in meltano_project.state()["singer_state"]["plg_transform"]
+
+    # The store is lost (new machine, deleted file) while Meltano still has the bookmark:
+    # the tap would only send new arrivals, so scoring them alone would be wrong.
+    (meltano_project.root / "output" / "plg-store.duckdb").unlink()
+    lost = meltano_project.run_pipeline(check=False)
+    assert lost.returncode != 0
+    assert "--full-refresh" in lost.stderr
+    assert {r["email"]: r["properties"]["plg_engagement_score"]
+            for r in meltano_project.crm_rows("contacts")} == scores
+
+    meltano_project.run_pipeline("--full-refresh")
+    assert {r["email"]: r["properties"]["plg_engagement_score"]
+            for r in meltano_project.crm_rows("contacts")} == scores
+    summary = meltano_project.summary()["objects"]
+    assert summary["contacts"]["created"] == summary["contacts"]["updated"] == 0

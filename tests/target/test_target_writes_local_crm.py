@@ -492,3 +492,35 @@ def test_a_new_contacts_schema_mid_stream_keeps_contacts_before_associations(
     assert workspace.rejects() == []
     assert len(workspace.associations()) == 2
     assert workspace.contacts()["u2@acme.com"]["plg_title"] == "CTO"
+
+
+def test_two_users_with_one_email_give_one_stable_contact_and_a_reported_duplicate(
+    workspace: LocalCRMWorkspace,
+) -> None:
+    lines = [
+        *schemas(),
+        company("a1"),
+        contact("u1", "Dana@Acme.com", engagement_score=90),
+        contact("u2", "dana@acme.com", engagement_score=51),
+        association("u1", "a1", role="admin", email="dana@acme.com"),
+        association("u2", "a1", role="viewer", email="dana@acme.com"),
+    ]
+    first = workspace.run(lines)
+    assert first.returncode == 0, first.stderr
+
+    # The first user to claim the e-mail owns the contact; the other is a reported reject,
+    # and so is its association, instead of overwriting the owner's labels.
+    assert workspace.contacts()["dana@acme.com"]["plg_user_id"] == "u1"
+    assert workspace.contacts()["dana@acme.com"]["plg_engagement_score"] == "90"
+    assert workspace.associations() == {("dana@acme.com", "a1"): ["admin"]}
+    rejects = [(r["stream"], r["record"]["user_id"], r["code"]) for r in workspace.rejects()]
+    assert rejects == [
+        ("contacts", "u2", "DUPLICATE_EMAIL"),
+        ("associations", "u2", "DUPLICATE_EMAIL"),
+    ]
+
+    # The same input again changes nothing: the contact does not flip between the users.
+    second = workspace.run(lines)
+    assert second.returncode == 0, second.stderr
+    assert workspace.summary()["objects"]["contacts"]["updated"] == 0
+    assert workspace.contacts()["dana@acme.com"]["plg_user_id"] == "u1"
