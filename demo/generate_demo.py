@@ -91,10 +91,22 @@ LAST_NAMES = _words(
     " Novak Okafor Olsen Patel Perez Rossi Santos Schmidt Silva Singh Smith Suzuki Tanaka"
     " Torres Weber Wilson Yamamoto Zhang Müller Núñez"
 )
+# Documentation address ranges (RFC 5737): demo IPs that belong to nobody.
+DOC_NETWORKS = ["198.51.100", "203.0.113", "192.0.2"]
+
 TITLES = [
-    "Product Manager", "Data Analyst", "Head of Growth", "Software Engineer", "CTO",
-    "VP Marketing", "Customer Success Manager", "Operations Lead", "Founder", "Designer",
-    "Analytics Engineer", "Head of Sales",
+    "Product Manager",
+    "Data Analyst",
+    "Head of Growth",
+    "Software Engineer",
+    "CTO",
+    "VP Marketing",
+    "Customer Success Manager",
+    "Operations Lead",
+    "Founder",
+    "Designer",
+    "Analytics Engineer",
+    "Head of Sales",
 ]
 COMPANY_WORDS = _words(
     "North Blue Bright Iron Cedar Silver Rapid Clear Prime Lumen Nova Vector Harbor Summit"
@@ -140,12 +152,29 @@ STORIES = [
 
 # Relative frequency of in-app actions per role; events a viewer cannot do are absent.
 ACTIONS_BY_ROLE: dict[str, dict[str, float]] = {
-    "owner": {"Dashboard Viewed": 30, "Report Exported": 7, "Project Created": 4,
-              "Comment Added": 10, "Invite Sent": 3, "Integration Connected": 0.8},
-    "admin": {"Dashboard Viewed": 30, "Report Exported": 7, "Project Created": 4,
-              "Comment Added": 10, "Invite Sent": 2.5, "Integration Connected": 0.8},
-    "member": {"Dashboard Viewed": 34, "Report Exported": 6, "Project Created": 4,
-               "Comment Added": 12, "Invite Sent": 0.5},
+    "owner": {
+        "Dashboard Viewed": 30,
+        "Report Exported": 7,
+        "Project Created": 4,
+        "Comment Added": 10,
+        "Invite Sent": 3,
+        "Integration Connected": 0.8,
+    },
+    "admin": {
+        "Dashboard Viewed": 30,
+        "Report Exported": 7,
+        "Project Created": 4,
+        "Comment Added": 10,
+        "Invite Sent": 2.5,
+        "Integration Connected": 0.8,
+    },
+    "member": {
+        "Dashboard Viewed": 34,
+        "Report Exported": 6,
+        "Project Created": 4,
+        "Comment Added": 12,
+        "Invite Sent": 0.5,
+    },
     "viewer": {"Dashboard Viewed": 40, "Comment Added": 3, "Report Exported": 1},
 }
 
@@ -269,8 +298,9 @@ class Archive:
         self.rows.sort(key=lambda row: (row[0], row[1]))
         block_ms = FILE_BLOCK_HOURS * HOUR_MS
         files = 0
-        for key, rows in groupby(self.rows, key=lambda row: divmod(row[0], DAY_MS)[0] * 100
-                                 + row[0] % DAY_MS // block_ms):
+        for key, rows in groupby(
+            self.rows, key=lambda row: divmod(row[0], DAY_MS)[0] * 100 + row[0] % DAY_MS // block_ms
+        ):
             day, block = divmod(key, 100)
             when = self.first_day + timedelta(days=day)
             folder = out_dir / f"{when.year:04d}" / f"{when.month:02d}" / f"{when.day:02d}"
@@ -279,8 +309,9 @@ class Archive:
             data = b"".join(_dumps(message) + b"\n" for _, _, message in rows)
             with (
                 open(folder / f"segment-{block}.jsonl.gz", "wb") as raw,
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                              compresslevel=COMPRESS_LEVEL) as gz,
+                gzip.GzipFile(
+                    filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=COMPRESS_LEVEL
+                ) as gz,
             ):
                 gz.write(data)
             files += 1
@@ -290,8 +321,9 @@ class Archive:
 class Company:
     """The SaaS company's world: accounts, users, memberships, and what they do each day."""
 
-    def __init__(self, rng: random.Random, accounts: int, users: int, days: int,
-                 first_weekday: int) -> None:
+    def __init__(
+        self, rng: random.Random, accounts: int, users: int, days: int, first_weekday: int
+    ) -> None:
         self.rng = rng
         self.days = days
         self.first_weekday = first_weekday  # Monday = 0; weekends are quiet
@@ -321,9 +353,14 @@ class Company:
             new_day = rng.randint(max(0, self.days - 21) if recent else 0, self.days - 3)
             created = new_day if story.new else -rng.randint(30, 700)
             account = Account(
-                id=f"acct_{index:04d}", name=name, domain=domain, website=website,
-                industry=rng.choice(INDUSTRIES), employees=rng.choice([8, 25, 60, 150, 400, 2000]),
-                story=story, created_day=created,
+                id=f"acct_{index:04d}",
+                name=name,
+                domain=domain,
+                website=website,
+                industry=rng.choice(INDUSTRIES),
+                employees=rng.choice([8, 25, 60, 150, 400, 2000]),
+                story=story,
+                created_day=created,
             )
             if story.name == "trial-converts":
                 account.change_day = created + rng.randint(7, 14)
@@ -339,13 +376,19 @@ class Company:
         users = []
         for index in range(1, count + 1):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            users.append(User(
-                id=f"usr_{index:05d}", first=first, last=last, email="",
-                title=rng.choice(TITLES), zone_hours=rng.choice([-8, -5, -5, 0, 1, 1, 2, 5, 8, 9]),
-                heaviness=rng.choice([0.4, 0.7, 1.0, 1.0, 1.3, 1.8]),
-                ip=f"{rng.choice(['198.51.100', '203.0.113', '192.0.2'])}.{rng.randint(1, 254)}",
-                agent=rng.choice(USER_AGENTS),
-            ))
+            users.append(
+                User(
+                    id=f"usr_{index:05d}",
+                    first=first,
+                    last=last,
+                    email="",
+                    title=rng.choice(TITLES),
+                    zone_hours=rng.choice([-8, -5, -5, 0, 1, 1, 2, 5, 8, 9]),
+                    heaviness=rng.choice([0.4, 0.7, 1.0, 1.0, 1.3, 1.8]),
+                    ip=f"{rng.choice(DOC_NETWORKS)}.{rng.randint(1, 254)}",
+                    agent=rng.choice(USER_AGENTS),
+                )
+            )
         return users
 
     def _seat_users(self) -> None:
@@ -366,12 +409,15 @@ class Company:
         # Exact numbers of bad and messy emails, so even a small archive has some.
         odd = rng.sample(users, len(users))
         invalid = {u.id for u in odd[: max(1, round(len(users) * INVALID_EMAIL_RATE))]}
-        messy = {u.id for u in odd[len(invalid): len(invalid)
-                                   + max(1, round(len(users) * MESSY_EMAIL_RATE))]}
+        messy = {
+            u.id
+            for u in odd[len(invalid) : len(invalid) + max(1, round(len(users) * MESSY_EMAIL_RATE))]
+        }
         for user in users:
             user.signup_day = min(m.joined_day for m in user.memberships)
-            self._name_email(user, "invalid" if user.id in invalid
-                             else "messy" if user.id in messy else "clean")
+            self._name_email(
+                user, "invalid" if user.id in invalid else "messy" if user.id in messy else "clean"
+            )
             if 0 <= user.signup_day < self.days and rng.random() < 0.85:
                 user.anonymous_id = self._uuid()
                 user.link = rng.choices(["identify", "alias", "never"], [80, 12, 8])[0]
@@ -461,16 +507,25 @@ class Company:
         return day * DAY_MS + local - user.zone_hours * HOUR_MS
 
     def _browser(self, user: User, account: Account | None) -> dict[str, Any]:
-        context: dict[str, Any] = {"library": BROWSER, "ip": user.ip, "userAgent": user.agent,
-                                   "locale": "en-US"}
+        context: dict[str, Any] = {
+            "library": BROWSER,
+            "ip": user.ip,
+            "userAgent": user.agent,
+            "locale": "en-US",
+        }
         if account is not None:
             context["groupId"] = account.id
         return context
 
     def _identify(self, archive: Archive, user: User, ms: int, anonymous: bool = False) -> None:
-        traits = {"email": user.email, "name": f"{user.first} {user.last}",
-                  "firstName": user.first, "lastName": user.last, "title": user.title,
-                  "createdAt": archive.iso(user.signup_day * DAY_MS + 9 * HOUR_MS)}
+        traits = {
+            "email": user.email,
+            "name": f"{user.first} {user.last}",
+            "firstName": user.first,
+            "lastName": user.last,
+            "title": user.title,
+            "createdAt": archive.iso(user.signup_day * DAY_MS + 9 * HOUR_MS),
+        }
         body: dict[str, Any] = {"type": "identify", "userId": user.id}
         if anonymous:
             body["anonymousId"] = user.anonymous_id
@@ -488,16 +543,34 @@ class Company:
             traits["website"] = account.website
         else:
             traits["domain"] = account.domain
-        traits.update(plan=account.plan_on(day), industry=account.industry,
-                      employees=account.employees,
-                      createdAt=archive.iso(account.created_day * DAY_MS + 9 * HOUR_MS),
-                      role=role)
-        archive.add(ms, {"type": "group", "userId": user.id, "groupId": account.id,
-                         "context": self._browser(user, account), "traits": traits})
+        traits.update(
+            plan=account.plan_on(day),
+            industry=account.industry,
+            employees=account.employees,
+            createdAt=archive.iso(account.created_day * DAY_MS + 9 * HOUR_MS),
+            role=role,
+        )
+        archive.add(
+            ms,
+            {
+                "type": "group",
+                "userId": user.id,
+                "groupId": account.id,
+                "context": self._browser(user, account),
+                "traits": traits,
+            },
+        )
 
-    def _track(self, archive: Archive, user: User, account: Account | None, ms: int,
-               event: str, properties: dict[str, Any] | None = None,
-               anonymous: bool = False) -> None:
+    def _track(
+        self,
+        archive: Archive,
+        user: User,
+        account: Account | None,
+        ms: int,
+        event: str,
+        properties: dict[str, Any] | None = None,
+        anonymous: bool = False,
+    ) -> None:
         body: dict[str, Any] = {"type": "track", "event": event, "userId": user.id}
         if anonymous:
             body["anonymousId"] = user.anonymous_id
@@ -505,8 +578,15 @@ class Company:
         body["properties"] = properties or {}
         archive.add(ms, body)
 
-    def _page(self, archive: Archive, user: User | None, account: Account | None, ms: int,
-              name: str, anonymous_id: str | None = None) -> None:
+    def _page(
+        self,
+        archive: Archive,
+        user: User | None,
+        account: Account | None,
+        ms: int,
+        name: str,
+        anonymous_id: str | None = None,
+    ) -> None:
         path = "/" if name == "Home" else f"/{name.lower()}"
         host = "app.brightmetrics.example" if account else "www.brightmetrics.example"
         body: dict[str, Any] = {"type": "page", "name": name}
@@ -536,24 +616,52 @@ class Company:
                 page = rng.choice(SITE_PAGES)
                 self._page(archive, None, None, visit, page, anonymous_id=user.anonymous_id)
             if rng.random() < 0.6:
-                archive.add(ms - rng.randint(60_000, HOUR_MS), {
-                    "type": "track", "event": "Signup Started", "anonymousId": user.anonymous_id,
-                    "context": {"library": BROWSER, "ip": user.ip, "userAgent": user.agent},
-                    "properties": {"source": rng.choice(["pricing", "home", "blog", "invite"])},
-                })
+                archive.add(
+                    ms - rng.randint(60_000, HOUR_MS),
+                    {
+                        "type": "track",
+                        "event": "Signup Started",
+                        "anonymousId": user.anonymous_id,
+                        "context": {"library": BROWSER, "ip": user.ip, "userAgent": user.agent},
+                        "properties": {"source": rng.choice(["pricing", "home", "blog", "invite"])},
+                    },
+                )
         if home.role != "owner":  # invited by someone already in the account
-            inviters = [m for m in home.account.members if m.role in ("owner", "admin")
-                        and m.user is not user and m.joined_day < day]
+            inviters = [
+                m
+                for m in home.account.members
+                if m.role in ("owner", "admin") and m.user is not user and m.joined_day < day
+            ]
             if inviters:
                 inviter = rng.choice(inviters).user
-                self._track(archive, inviter, home.account, ms - rng.randint(HOUR_MS, DAY_MS),
-                            "Invite Sent", {"invitee_role": home.role})
-        self._track(archive, user, home.account, ms, "Signed Up",
-                    {"method": rng.choice(["email", "google"]), "invited": home.role != "owner"},
-                    anonymous=anonymous)
+                self._track(
+                    archive,
+                    inviter,
+                    home.account,
+                    ms - rng.randint(HOUR_MS, DAY_MS),
+                    "Invite Sent",
+                    {"invitee_role": home.role},
+                )
+        self._track(
+            archive,
+            user,
+            home.account,
+            ms,
+            "Signed Up",
+            {"method": rng.choice(["email", "google"]), "invited": home.role != "owner"},
+            anonymous=anonymous,
+        )
         if user.link == "alias" and anonymous:
-            archive.add(ms + 500, {"type": "alias", "previousId": user.anonymous_id,
-                                   "userId": user.id, "context": {"library": SERVER}}, server=True)
+            archive.add(
+                ms + 500,
+                {
+                    "type": "alias",
+                    "previousId": user.anonymous_id,
+                    "userId": user.id,
+                    "context": {"library": SERVER},
+                },
+                server=True,
+            )
         self._identify(archive, user, ms + 1000, anonymous=anonymous and user.link == "identify")
         self._group(archive, home, ms + 1500, day)
 
@@ -571,10 +679,17 @@ class Company:
         owner = account.members[0]
         ms = day * DAY_MS + 3 * HOUR_MS + self.rng.randint(0, HOUR_MS)
         if account.story.name == "trial-converts":
-            self._track(archive, owner.user, account, ms - HOUR_MS, "Upgrade Clicked",
-                        {"to_plan": "pro"})
-            self._track(archive, owner.user, account, ms, "Plan Upgraded",
-                        {"from_plan": "trial", "to_plan": "pro"})
+            self._track(
+                archive, owner.user, account, ms - HOUR_MS, "Upgrade Clicked", {"to_plan": "pro"}
+            )
+            self._track(
+                archive,
+                owner.user,
+                account,
+                ms,
+                "Plan Upgraded",
+                {"from_plan": "trial", "to_plan": "pro"},
+            )
         if account.story.name != "churned" or self.rng.random() < 0.5:
             self._group(archive, owner, ms + 1000, day)
 
@@ -611,28 +726,40 @@ class Company:
                     ms += rng.randint(5_000, 240_000)
                     self._track(archive, user, account, ms, event, self._properties(event))
                 if story.plan in ("trial", "free") and rng.random() < 0.04:
-                    self._track(archive, user, account, ms + 3000, "Upgrade Clicked",
-                                {"to_plan": "pro"})
+                    self._track(
+                        archive, user, account, ms + 3000, "Upgrade Clicked", {"to_plan": "pro"}
+                    )
                 ms += rng.randint(HOUR_MS, 3 * HOUR_MS)
             if api and rng.random() < 0.6:
                 self._api_calls(archive, user, account, day, rng.randint(3, 40))
 
-    def _api_calls(self, archive: Archive, user: User, account: Account, day: int,
-                   count: int) -> None:
+    def _api_calls(
+        self, archive: Archive, user: User, account: Account, day: int, count: int
+    ) -> None:
         """A server integration calling the API; some libraries put the account in properties."""
         rng = self.rng
         in_properties = rng.random() < 0.15
         for _ in range(count):
             ms = day * DAY_MS + rng.randint(0, DAY_MS - 1)
-            properties: dict[str, Any] = {"endpoint": rng.choice(["/v1/events", "/v1/reports",
-                                                                  "/v1/projects"])}
+            properties: dict[str, Any] = {
+                "endpoint": rng.choice(["/v1/events", "/v1/reports", "/v1/projects"])
+            }
             context: dict[str, Any] = {"library": SERVER}
             if in_properties:
                 properties["groupId"] = account.id
             else:
                 context["groupId"] = account.id
-            archive.add(ms, {"type": "track", "event": "API Call", "userId": user.id,
-                             "context": context, "properties": properties}, server=True)
+            archive.add(
+                ms,
+                {
+                    "type": "track",
+                    "event": "API Call",
+                    "userId": user.id,
+                    "context": context,
+                    "properties": properties,
+                },
+                server=True,
+            )
 
     def _properties(self, event: str) -> dict[str, Any]:
         rng = self.rng
@@ -664,13 +791,25 @@ class Company:
             day = rng.randint(max(membership.joined_day + 1, 0), self.days - 1)
             start = day * DAY_MS + 6 * HOUR_MS
             for minute in range(rng.randint(150, 500)):
-                self._track(archive, membership.user, membership.account, start + minute * 60_000,
-                            "Dashboard Viewed", {"dashboard_id": "dash_wallboard"})
+                self._track(
+                    archive,
+                    membership.user,
+                    membership.account,
+                    start + minute * 60_000,
+                    "Dashboard Viewed",
+                    {"dashboard_id": "dash_wallboard"},
+                )
             archive.counts["runaway_bursts"] += 1
 
 
-def generate(out_dir: str | Path, seed: int = 7, accounts: int = 300, users: int = 1000,
-             days: int = 120, end: date = DEFAULT_END) -> dict[str, int]:
+def generate(
+    out_dir: str | Path,
+    seed: int = 7,
+    accounts: int = 300,
+    users: int = 1000,
+    days: int = 120,
+    end: date = DEFAULT_END,
+) -> dict[str, int]:
     """Write the demo archive for ``days`` days ending on ``end`` into ``out_dir``.
 
     Returns counts: messages (lines written, duplicates included), per type, duplicates,
@@ -694,13 +833,18 @@ def generate(out_dir: str | Path, seed: int = 7, accounts: int = 300, users: int
             gc.enable()
     counts = dict(archive.counts)
     counts.update(
-        messages=len(archive.rows), files=files, accounts=accounts, users=users,
+        messages=len(archive.rows),
+        files=files,
+        accounts=accounts,
+        users=users,
         memberships=sum(len(u.memberships) for u in company.users),
         users_in_several_accounts=sum(len(u.memberships) > 1 for u in company.users),
-        anonymous_linked_by_identify=sum(u.link == "identify" and u.anonymous_id is not None
-                                         for u in company.users),
-        anonymous_linked_by_alias=sum(u.link == "alias" and u.anonymous_id is not None
-                                      for u in company.users),
+        anonymous_linked_by_identify=sum(
+            u.link == "identify" and u.anonymous_id is not None for u in company.users
+        ),
+        anonymous_linked_by_alias=sum(
+            u.link == "alias" and u.anonymous_id is not None for u in company.users
+        ),
     )
     return counts
 
@@ -713,8 +857,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=300)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--days", type=int, default=120)
-    parser.add_argument("--end", type=date.fromisoformat, default=DEFAULT_END,
-                        help="last day of the archive (UTC), default %(default)s")
+    parser.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        default=DEFAULT_END,
+        help="last day of the archive (UTC), default %(default)s",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
@@ -723,12 +871,27 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     elapsed = time.perf_counter() - started
     first = args.end - timedelta(days=args.days - 1)
-    print(f"Wrote {counts['messages']:,} Segment messages in {counts['files']} files to "
-          f"{args.out} ({first} .. {args.end}, {elapsed:.1f} s)")
-    for key in ("track", "page", "identify", "group", "alias", "duplicates", "late",
-                "accounts", "users", "memberships", "users_in_several_accounts",
-                "anonymous_linked_by_identify", "anonymous_linked_by_alias",
-                "anonymous_visitors", "runaway_bursts"):
+    print(
+        f"Wrote {counts['messages']:,} Segment messages in {counts['files']} files to "
+        f"{args.out} ({first} .. {args.end}, {elapsed:.1f} s)"
+    )
+    for key in (
+        "track",
+        "page",
+        "identify",
+        "group",
+        "alias",
+        "duplicates",
+        "late",
+        "accounts",
+        "users",
+        "memberships",
+        "users_in_several_accounts",
+        "anonymous_linked_by_identify",
+        "anonymous_linked_by_alias",
+        "anonymous_visitors",
+        "runaway_bursts",
+    ):
         print(f"  {key:<30} {counts.get(key, 0):>9,}")
     return 0
 

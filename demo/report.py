@@ -34,12 +34,19 @@ class CrmSnapshot:
         self.prefix = prefix
         # Read-only: the report must never change what the pipeline wrote.
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            self.contacts = [Record(email, _properties(props)) for email, props in
-                             db.execute("SELECT email, properties FROM contacts ORDER BY id")]
-            self.companies = [Record(key, _properties(props)) for key, props in db.execute(
-                "SELECT account_key, properties FROM companies ORDER BY id")]
-            self.labels = [_labels(text) for (text,) in
-                           db.execute("SELECT labels FROM associations")]
+            self.contacts = [
+                Record(email, _properties(props))
+                for email, props in db.execute("SELECT email, properties FROM contacts ORDER BY id")
+            ]
+            self.companies = [
+                Record(key, _properties(props))
+                for key, props in db.execute(
+                    "SELECT account_key, properties FROM companies ORDER BY id"
+                )
+            ]
+            self.labels = [
+                _labels(text) for (text,) in db.execute("SELECT labels FROM associations")
+            ]
 
     def get(self, record: Record, field: str) -> str | None:
         """The value of the suite's field (``engagement_score``), None when unset."""
@@ -84,8 +91,10 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[s
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells: list[str]) -> str:
-        parts = [cell.rjust(width) if index in right else cell.ljust(width)
-                 for index, (cell, width) in enumerate(zip(cells, widths, strict=True))]
+        parts = [
+            cell.rjust(width) if index in right else cell.ljust(width)
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
         return "  " + "  ".join(parts).rstrip()
 
     return [line(headers)] + [line(row) for row in rows]
@@ -94,14 +103,19 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[s
 def _counts_line(counter: Counter[str]) -> str:
     if not counter:
         return "none"
-    return ", ".join(f"{name} {count:,}" for name, count in
-                     sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+    return ", ".join(
+        f"{name} {count:,}"
+        for name, count in sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    )
 
 
 def _top_accounts(crm: CrmSnapshot, top: int) -> list[str]:
     def order(record: Record) -> tuple[float, float, str]:
-        return (-(_number(crm.get(record, "engagement_score")) or 0),
-                -(_number(crm.get(record, "active_users")) or 0), record.key)
+        return (
+            -(_number(crm.get(record, "engagement_score")) or 0),
+            -(_number(crm.get(record, "active_users")) or 0),
+            record.key,
+        )
 
     rows = []
     for rank, record in enumerate(sorted(crm.companies, key=order)[:top], start=1):
@@ -109,16 +123,20 @@ def _top_accounts(crm: CrmSnapshot, top: int) -> list[str]:
         trend_text = "-" if trend is None else f"{int(trend):+d}"
         label = crm.get(record, "engagement_trend_label") or ""
         name = crm.get(record, "name") or record.properties.get("name") or record.key
-        rows.append([
-            str(rank), f"{name} ({record.key})"[:44], crm.get(record, "plan") or "-",
-            _int_text(crm.get(record, "engagement_score")), f"{trend_text} {label}".strip(),
-            f"{_int_text(crm.get(record, 'active_users'))}/"
-            f"{_int_text(crm.get(record, 'total_users'))}",
-            "yes" if _flag(crm.get(record, "is_pqa")) else "no",
-            crm.get(record, "lifecycle_stage") or "-",
-        ])
-    headers = ["#", "account", "plan", "score", "trend", "active/total", "PQA",
-               "lifecycle"]
+        rows.append(
+            [
+                str(rank),
+                f"{name} ({record.key})"[:44],
+                crm.get(record, "plan") or "-",
+                _int_text(crm.get(record, "engagement_score")),
+                f"{trend_text} {label}".strip(),
+                f"{_int_text(crm.get(record, 'active_users'))}/"
+                f"{_int_text(crm.get(record, 'total_users'))}",
+                "yes" if _flag(crm.get(record, "is_pqa")) else "no",
+                crm.get(record, "lifecycle_stage") or "-",
+            ]
+        )
+    headers = ["#", "account", "plan", "score", "trend", "active/total", "PQA", "lifecycle"]
     return _table(headers, rows, right={0, 3, 5})
 
 
@@ -126,13 +144,20 @@ def _top_pqls(crm: CrmSnapshot, top: int) -> tuple[int, list[str]]:
     pqls = [r for r in crm.contacts if _flag(crm.get(r, "is_pql"))]
     pqls.sort(key=lambda r: (-(_number(crm.get(r, "engagement_score")) or 0), r.key))
     names = {c.key: crm.get(c, "name") or c.key for c in crm.companies}
-    rows = [[
-        record.key, _int_text(crm.get(record, "engagement_score")),
-        _int_text(crm.get(record, "active_days")),
-        names.get(crm.get(record, "primary_account_id") or "", crm.get(
-            record, "primary_account_id") or "-")[:30],
-        crm.get(record, "lifecycle_stage") or "-", crm.get(record, "segments") or "",
-    ] for record in pqls[:top]]
+    rows = [
+        [
+            record.key,
+            _int_text(crm.get(record, "engagement_score")),
+            _int_text(crm.get(record, "active_days")),
+            names.get(
+                crm.get(record, "primary_account_id") or "",
+                crm.get(record, "primary_account_id") or "-",
+            )[:30],
+            crm.get(record, "lifecycle_stage") or "-",
+            crm.get(record, "segments") or "",
+        ]
+        for record in pqls[:top]
+    ]
     headers = ["email", "score", "active days", "primary account", "lifecycle", "segments"]
     return len(pqls), _table(headers, rows, right={1, 2})
 
@@ -159,30 +184,42 @@ def _rejects(path: Path | None) -> list[str]:
             codes[key] += 1
             example.setdefault(key, str(reject.get("reason") or ""))
     total = sum(codes.values())
-    lines = [f"Rejects: {total:,} in {path}" + (f" ({unreadable} unreadable lines)"
-                                                  if unreadable else "")]
+    lines = [
+        f"Rejects: {total:,} in {path}"
+        + (f" ({unreadable} unreadable lines)" if unreadable else "")
+    ]
     for (stream, code), count in codes.most_common(5):
         lines.append(f"  {count:>6,}  {stream:<12} {code:<22} e.g. {example[(stream, code)][:70]}")
     return lines
 
 
-def render_report(crm_path: Path, rejects_path: Path | None = None, prefix: str = "plg_",
-                  top: int = 10) -> str:
+def render_report(
+    crm_path: Path, rejects_path: Path | None = None, prefix: str = "plg_", top: int = 10
+) -> str:
     """The report as text: counts, top accounts, PQLs, segments, lifecycle, rejects."""
     crm = CrmSnapshot(crm_path, prefix)
-    as_of = next((crm.get(r, "as_of") for r in crm.companies + crm.contacts
-                  if crm.get(r, "as_of")), None)
+    as_of = next(
+        (crm.get(r, "as_of") for r in crm.companies + crm.contacts if crm.get(r, "as_of")), None
+    )
     labels = Counter(label for labels in crm.labels for label in labels)
-    out = [f"PLG demo results in the local CRM {crm_path}"
-           + (f" (scored as of {as_of})" if as_of else ""), ""]
-    out += ["Records",
-            f"  contacts      {len(crm.contacts):>7,}",
-            f"  companies     {len(crm.companies):>7,}",
-            f"  associations  {len(crm.labels):>7,}   labels: {_counts_line(labels)}", ""]
+    out = [
+        f"PLG demo results in the local CRM {crm_path}"
+        + (f" (scored as of {as_of})" if as_of else ""),
+        "",
+    ]
+    out += [
+        "Records",
+        f"  contacts      {len(crm.contacts):>7,}",
+        f"  companies     {len(crm.companies):>7,}",
+        f"  associations  {len(crm.labels):>7,}   labels: {_counts_line(labels)}",
+        "",
+    ]
     out += [f"Top {top} accounts by engagement score"] + _top_accounts(crm, top) + [""]
     pql_count, pql_rows = _top_pqls(crm, top)
-    out.append(f"Product-qualified leads: {pql_count:,}"
-               + (f" (top {min(top, pql_count)} by score)" if pql_count else ""))
+    out.append(
+        f"Product-qualified leads: {pql_count:,}"
+        + (f" (top {min(top, pql_count)} by score)" if pql_count else "")
+    )
     out += (pql_rows if pql_count else []) + [""]
     out.append("Segments")
     for kind, records in (("contacts", crm.contacts), ("companies", crm.companies)):
@@ -200,10 +237,18 @@ def render_report(crm_path: Path, rejects_path: Path | None = None, prefix: str 
 def main(argv: list[str] | None = None) -> int:
     """Command line: print the report; exit 1 with a message when there is no CRM file."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--crm", type=Path, default=Path("output/crm.sqlite"),
-                        help="the local CRM's SQLite file (default %(default)s)")
-    parser.add_argument("--rejects", type=Path, default=Path("output/rejects.jsonl"),
-                        help="the target's rejects file (default %(default)s)")
+    parser.add_argument(
+        "--crm",
+        type=Path,
+        default=Path("output/crm.sqlite"),
+        help="the local CRM's SQLite file (default %(default)s)",
+    )
+    parser.add_argument(
+        "--rejects",
+        type=Path,
+        default=Path("output/rejects.jsonl"),
+        help="the target's rejects file (default %(default)s)",
+    )
     parser.add_argument("--prefix", default="plg_", help="CRM property prefix")
     parser.add_argument("--top", type=int, default=10, help="rows in the top lists")
     args = parser.parse_args(argv)

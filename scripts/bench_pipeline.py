@@ -55,15 +55,20 @@ def piped(work: Path, events: Path) -> float:
     with open(work / "pipe.log", "w") as log:
         tap = subprocess.Popen(
             [BIN / "tap-product-events", "--config", work / "tap.json"],
-            stdout=subprocess.PIPE, stderr=log,
+            stdout=subprocess.PIPE,
+            stderr=log,
         )
         transform = subprocess.Popen(
             [BIN / "plg-transform", "--config", work / "transform.json"],
-            stdin=tap.stdout, stdout=subprocess.PIPE, stderr=log,
+            stdin=tap.stdout,
+            stdout=subprocess.PIPE,
+            stderr=log,
         )
         target = subprocess.Popen(
             [BIN / "target-plg-crm", "--config", work / "target.json"],
-            stdin=transform.stdout, stdout=subprocess.DEVNULL, stderr=log,
+            stdin=transform.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
         assert tap.stdout and transform.stdout
         tap.stdout.close()
@@ -79,9 +84,20 @@ def meltano_run(project: Path) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MELTANO_")}
     started = time.perf_counter()
     subprocess.run(
-        [BIN / "meltano", "--environment", "dev", "run", "--no-install",
-         "tap-product-events", "plg-scores", "target-plg-crm"],
-        cwd=project, env=env, check=True, capture_output=True,
+        [
+            BIN / "meltano",
+            "--environment",
+            "dev",
+            "run",
+            "--no-install",
+            "tap-product-events",
+            "plg-scores",
+            "target-plg-crm",
+        ],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     return time.perf_counter() - started
 
@@ -102,16 +118,21 @@ def main() -> int:
 
         seconds_piped = piped(work, events)
         shutil.copy(REPO / "meltano.yml", project / "meltano.yml")
-        for kind, name in (("extractors", "tap-product-events"), ("mappers", "plg-transform"),
-                           ("loaders", "target-plg-crm")):
+        for kind, name in (
+            ("extractors", "tap-product-events"),
+            ("mappers", "plg-transform"),
+            ("loaders", "target-plg-crm"),
+        ):
             (project / ".meltano" / kind).mkdir(parents=True, exist_ok=True)
             (project / ".meltano" / kind / name).symlink_to(REPO / ".meltano" / kind / name)
         seconds_meltano = meltano_run(project)
         seconds_noop = meltano_run(project)
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
-    print(f"demo archive: {messages:,} messages, {args.accounts} accounts, {args.users} users, "
-          f"{args.days} days; {os.cpu_count()} cores")
+    print(
+        f"demo archive: {messages:,} messages, {args.accounts} accounts, {args.users} users, "
+        f"{args.days} days; {os.cpu_count()} cores"
+    )
     print(f"{'path':<46} {'seconds':>8} {'messages/s':>11}")
     for label, seconds in (
         ("tap | transform | target (piped by hand)", seconds_piped),

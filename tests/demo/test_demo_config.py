@@ -33,14 +33,16 @@ def dev_transform_config() -> dict[str, Any]:
     mapper = next(m for m in project["plugins"]["mappers"] if m["name"] == "plg-transform")
     mapping = next(m for m in mapper["mappings"] if m["name"] == "plg-scores")
     dev = next(e for e in project["environments"] if e["name"] == "dev")
-    dev_mapper = next(m for m in dev["config"]["plugins"]["mappers"]
-                      if m["name"] == "plg-transform")
+    dev_mapper = next(
+        m for m in dev["config"]["plugins"]["mappers"] if m["name"] == "plg-transform"
+    )
     return {**mapper.get("config", {}), **dev_mapper["config"], **mapping["config"]}
 
 
 @pytest.fixture(scope="module")
-def scored(generator: ModuleType, tmp_path_factory: pytest.TempPathFactory
-           ) -> dict[str, list[dict[str, Any]]]:
+def scored(
+    generator: ModuleType, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[dict[str, Any]]]:
     """Records the transform emits for a small demo archive with the dev config."""
     for script in ("tap-product-events", "plg-transform"):
         if not (BIN / script).exists():
@@ -53,10 +55,17 @@ def scored(generator: ModuleType, tmp_path_factory: pytest.TempPathFactory
     config["store_path"] = str(work / "store.duckdb")
     transform_config = work / "transform.json"
     transform_config.write_text(json.dumps(config))
-    with subprocess.Popen([BIN / "tap-product-events", "--config", tap_config],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as tap:
-        result = subprocess.run([BIN / "plg-transform", "--config", transform_config],
-                                stdin=tap.stdout, capture_output=True, text=True)
+    with subprocess.Popen(
+        [BIN / "tap-product-events", "--config", tap_config],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as tap:
+        result = subprocess.run(
+            [BIN / "plg-transform", "--config", transform_config],
+            stdin=tap.stdout,
+            capture_output=True,
+            text=True,
+        )
     assert tap.returncode == 0
     assert result.returncode == 0, result.stderr[-3000:]
     records: dict[str, list[dict[str, Any]]] = {}
@@ -67,14 +76,14 @@ def scored(generator: ModuleType, tmp_path_factory: pytest.TempPathFactory
     return records
 
 
-def test_dev_config_is_valid_for_the_transform(scored: dict[str, list[dict[str, Any]]]
-                                               ) -> None:
+def test_dev_config_is_valid_for_the_transform(scored: dict[str, list[dict[str, Any]]]) -> None:
     assert set(scored) == {"contacts", "companies", "associations"}
     assert {r["as_of"] for rs in scored.values() for r in rs} == {"2026-07-01T00:00:00Z"}
 
 
 def test_dev_config_sorts_demo_accounts_into_meaningful_stages(
-        scored: dict[str, list[dict[str, Any]]]) -> None:
+    scored: dict[str, list[dict[str, Any]]],
+) -> None:
     companies = scored["companies"]
     stages = Counter(c["lifecycle_stage"] for c in companies)
     assert set(stages) <= {"dormant", "customer", "engaged", "activated", "signed-up"}
@@ -88,7 +97,8 @@ def test_dev_config_sorts_demo_accounts_into_meaningful_stages(
 
 
 def test_dev_config_finds_some_but_not_all_users_qualified(
-        scored: dict[str, list[dict[str, Any]]]) -> None:
+    scored: dict[str, list[dict[str, Any]]],
+) -> None:
     contacts = scored["contacts"]
     pqls = [c for c in contacts if c["is_pql"]]
     assert 0 < len(pqls) < 0.25 * len(contacts)
@@ -97,4 +107,8 @@ def test_dev_config_finds_some_but_not_all_users_qualified(
     segments = Counter(s for c in contacts for s in c["segments"].split(";") if s)
     assert segments["power-users"] and segments["dormant"]
     assert {c["lifecycle_stage"] for c in contacts} <= {
-        "engaged", "dormant", "activated", "signed-up"}
+        "engaged",
+        "dormant",
+        "activated",
+        "signed-up",
+    }

@@ -42,8 +42,9 @@ def parse(text: str) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def medium(generator: ModuleType, tmp_path_factory: pytest.TempPathFactory
-           ) -> tuple[dict[str, int], list[tuple[Path, dict[str, Any]]], Path]:
+def medium(
+    generator: ModuleType, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, int], list[tuple[Path, dict[str, Any]]], Path]:
     """A mid-sized archive (big enough for the rare cases), generated once for this module."""
     out = tmp_path_factory.mktemp("archive")
     counts = generator.generate(out, seed=11, accounts=40, users=160, days=45, end=END)
@@ -58,8 +59,7 @@ def test_same_seed_writes_byte_identical_archive(generator: ModuleType, tmp_path
     assert files_a and files_a == files_b
 
 
-def test_different_seed_writes_a_different_archive(generator: ModuleType, tmp_path: Path
-                                                   ) -> None:
+def test_different_seed_writes_a_different_archive(generator: ModuleType, tmp_path: Path) -> None:
     generator.generate(tmp_path / "a", seed=3, **SMALL)
     generator.generate(tmp_path / "b", seed=4, **SMALL)
     assert archive_bytes(tmp_path / "a") != archive_bytes(tmp_path / "b")
@@ -70,10 +70,26 @@ def test_command_line_output_does_not_depend_on_the_machine_time_zone(tmp_path: 
     for zone in ("UTC", "Pacific/Auckland"):
         out = tmp_path / zone.replace("/", "-")
         result = subprocess.run(
-            [sys.executable, str(DEMO_DIR / "generate_demo.py"), "--out", str(out),
-             "--seed", "5", "--accounts", "8", "--users", "25", "--days", "14",
-             "--end", "2026-06-30"],
-            env={**os.environ, "TZ": zone}, capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                str(DEMO_DIR / "generate_demo.py"),
+                "--out",
+                str(out),
+                "--seed",
+                "5",
+                "--accounts",
+                "8",
+                "--users",
+                "25",
+                "--days",
+                "14",
+                "--end",
+                "2026-06-30",
+            ],
+            env={**os.environ, "TZ": zone},
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert "Segment messages" in result.stdout
         outputs.append(archive_bytes(out))
@@ -82,9 +98,21 @@ def test_command_line_output_does_not_depend_on_the_machine_time_zone(tmp_path: 
 
 def test_command_line_reports_the_message_count(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(DEMO_DIR / "generate_demo.py"), "--out", str(tmp_path),
-         "--accounts", "8", "--users", "25", "--days", "14"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            str(DEMO_DIR / "generate_demo.py"),
+            "--out",
+            str(tmp_path),
+            "--accounts",
+            "8",
+            "--users",
+            "25",
+            "--days",
+            "14",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     written = sum(1 for _ in read_archive(tmp_path))
     assert f"Wrote {written:,} Segment messages" in result.stdout
@@ -92,9 +120,9 @@ def test_command_line_reports_the_message_count(tmp_path: Path) -> None:
 
 def test_command_line_rejects_too_few_days(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(DEMO_DIR / "generate_demo.py"), "--out", str(tmp_path),
-         "--days", "3"],
-        capture_output=True, text=True,
+        [sys.executable, str(DEMO_DIR / "generate_demo.py"), "--out", str(tmp_path), "--days", "3"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "7 days" in result.stderr
@@ -150,19 +178,22 @@ def test_redelivered_copies_keep_their_message_id_and_arrive_later(medium: Any) 
     in_other_file = 0
     for copies in repeated.values():
         (first_path, first), (second_path, second) = sorted(
-            copies, key=lambda c: c[1]["receivedAt"])
+            copies, key=lambda c: c[1]["receivedAt"]
+        )
         assert second["receivedAt"] > first["receivedAt"]
         strip = ("receivedAt", "sentAt")
-        assert {k: v for k, v in first.items() if k not in strip} == \
-            {k: v for k, v in second.items() if k not in strip}
+        assert {k: v for k, v in first.items() if k not in strip} == {
+            k: v for k, v in second.items() if k not in strip
+        }
         in_other_file += first_path != second_path
     assert in_other_file > 0
 
 
 def test_some_messages_arrive_days_after_they_happened(medium: Any) -> None:
     counts, lines, _ = medium
-    late = [m for _, m in lines
-            if parse(m["receivedAt"]) - parse(m["timestamp"]) >= timedelta(days=1)]
+    late = [
+        m for _, m in lines if parse(m["receivedAt"]) - parse(m["timestamp"]) >= timedelta(days=1)
+    ]
     assert len({m["messageId"] for m in late}) == counts["late"]
     assert 0.01 <= len(late) / len(lines) <= 0.05
     assert max(parse(m["receivedAt"]) - parse(m["timestamp"]) for m in late) > timedelta(days=2)
@@ -213,8 +244,11 @@ def test_accounts_carry_the_four_plans_and_trials_change_plan(medium: Any) -> No
 
 def test_a_runaway_burst_exceeds_the_daily_cap(medium: Any) -> None:
     _, lines, _ = medium
-    per_day = Counter((m.get("userId"), m.get("event"), m["timestamp"][:10])
-                      for _, m in lines if m["type"] == "track")
+    per_day = Counter(
+        (m.get("userId"), m.get("event"), m["timestamp"][:10])
+        for _, m in lines
+        if m["type"] == "track"
+    )
     assert max(per_day.values()) >= 150
 
 
@@ -223,8 +257,9 @@ def test_some_emails_are_invalid_and_some_need_normalising(medium: Any) -> None:
     plausible = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     emails = {m["userId"]: m["traits"]["email"] for _, m in lines if m["type"] == "identify"}
     invalid = [e for e in emails.values() if not plausible.match(e.strip().lower())]
-    messy = [e for e in emails.values() if e != e.strip().lower() and plausible.match(
-        e.strip().lower())]
+    messy = [
+        e for e in emails.values() if e != e.strip().lower() and plausible.match(e.strip().lower())
+    ]
     assert invalid and messy
     assert len(invalid) < 0.05 * len(emails)
 
@@ -240,6 +275,9 @@ def test_nobody_acts_before_signing_up(medium: Any) -> None:
     _, lines, _ = medium
     signed_up = {m["userId"]: m["timestamp"] for _, m in lines if m.get("event") == "Signed Up"}
     assert signed_up
-    early = [m for _, m in lines
-             if m.get("userId") in signed_up and m["timestamp"] < signed_up[m["userId"]]]
+    early = [
+        m
+        for _, m in lines
+        if m.get("userId") in signed_up and m["timestamp"] < signed_up[m["userId"]]
+    ]
     assert early == []

@@ -26,24 +26,49 @@ CREATE TABLE associations (contact_id INTEGER, company_id INTEGER, labels TEXT,
 AS_OF = "2026-07-01T00:00:00Z"
 
 
-def company(key: str, name: str, score: int, trend: int, label: str, active: int, total: int,
-            pqa: bool, stage: str, plan: str, segments: str = "") -> tuple[str, str]:
-    props = {"plg_account_id": key, "plg_name": name, "plg_engagement_score": str(score),
-             "plg_engagement_trend": str(trend), "plg_engagement_trend_label": label,
-             "plg_active_users": str(active), "plg_total_users": str(total),
-             "plg_is_pqa": "true" if pqa else "false", "plg_lifecycle_stage": stage,
-             "plg_plan": plan, "plg_as_of": AS_OF}
+def company(
+    key: str,
+    name: str,
+    score: int,
+    trend: int,
+    label: str,
+    active: int,
+    total: int,
+    pqa: bool,
+    stage: str,
+    plan: str,
+    segments: str = "",
+) -> tuple[str, str]:
+    props = {
+        "plg_account_id": key,
+        "plg_name": name,
+        "plg_engagement_score": str(score),
+        "plg_engagement_trend": str(trend),
+        "plg_engagement_trend_label": label,
+        "plg_active_users": str(active),
+        "plg_total_users": str(total),
+        "plg_is_pqa": "true" if pqa else "false",
+        "plg_lifecycle_stage": stage,
+        "plg_plan": plan,
+        "plg_as_of": AS_OF,
+    }
     if segments:
         props["plg_segments"] = segments
     return key, json.dumps(props)
 
 
-def contact(email: str, score: int, pql: bool, stage: str, segments: str, account: str
-            ) -> tuple[str, str]:
-    props = {"plg_user_id": email.split("@")[0], "plg_engagement_score": str(score),
-             "plg_active_days": "12", "plg_is_pql": "true" if pql else "false",
-             "plg_lifecycle_stage": stage, "plg_primary_account_id": account,
-             "plg_as_of": AS_OF}
+def contact(
+    email: str, score: int, pql: bool, stage: str, segments: str, account: str
+) -> tuple[str, str]:
+    props = {
+        "plg_user_id": email.split("@")[0],
+        "plg_engagement_score": str(score),
+        "plg_active_days": "12",
+        "plg_is_pql": "true" if pql else "false",
+        "plg_lifecycle_stage": stage,
+        "plg_primary_account_id": account,
+        "plg_as_of": AS_OF,
+    }
     if segments:
         props["plg_segments"] = segments
     return email, json.dumps(props)
@@ -55,43 +80,88 @@ def crm_file(tmp_path: Path) -> Path:
     path = tmp_path / "crm.sqlite"
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
-        companies = [company("acct_0001", "Northwind Labs", 97, 4, "steady", 14, 20, False,
-                             "customer", "enterprise", "expansion-ready"),
-                     company("acct_0002", "Cedar Health", 88, -22, "falling", 3, 6, False,
-                             "customer", "pro", "at-risk"),
-                     company("acct_0003", "Pixel Foods", 71, 15, "rising", 4, 4, True,
-                             "engaged", "trial")]
-        companies += [company(f"acct_01{i:02d}", f"Quiet Co {i}", i, 0, "steady", 1, 1,
-                              False, "dormant", "free") for i in range(9)]
-        db.executemany("INSERT INTO companies (account_key, properties) VALUES (?, ?)",
-                       companies)
-        db.executemany("INSERT INTO contacts (email, properties) VALUES (?, ?)", [
-            contact("ada@northwind.io", 95, True, "engaged", "power-users", "acct_0001"),
-            contact("ben@pixelfoods.com", 81, True, "engaged", "", "acct_0003"),
-            contact("cy@cedar.health", 40, False, "activated", "", "acct_0002"),
-            contact("dee@quiet.co", 0, False, "signed-up", "dormant", "acct_0100"),
-        ])
-        db.executemany("INSERT INTO associations (contact_id, company_id, labels) VALUES "
-                       "(?, ?, ?)", [(1, 1, '["admin", "primary"]'), (2, 3, '["owner"]'),
-                                     (3, 2, '["member", "primary"]')])
+        companies = [
+            company(
+                "acct_0001",
+                "Northwind Labs",
+                97,
+                4,
+                "steady",
+                14,
+                20,
+                False,
+                "customer",
+                "enterprise",
+                "expansion-ready",
+            ),
+            company(
+                "acct_0002",
+                "Cedar Health",
+                88,
+                -22,
+                "falling",
+                3,
+                6,
+                False,
+                "customer",
+                "pro",
+                "at-risk",
+            ),
+            company("acct_0003", "Pixel Foods", 71, 15, "rising", 4, 4, True, "engaged", "trial"),
+        ]
+        companies += [
+            company(
+                f"acct_01{i:02d}", f"Quiet Co {i}", i, 0, "steady", 1, 1, False, "dormant", "free"
+            )
+            for i in range(9)
+        ]
+        db.executemany("INSERT INTO companies (account_key, properties) VALUES (?, ?)", companies)
+        db.executemany(
+            "INSERT INTO contacts (email, properties) VALUES (?, ?)",
+            [
+                contact("ada@northwind.io", 95, True, "engaged", "power-users", "acct_0001"),
+                contact("ben@pixelfoods.com", 81, True, "engaged", "", "acct_0003"),
+                contact("cy@cedar.health", 40, False, "activated", "", "acct_0002"),
+                contact("dee@quiet.co", 0, False, "signed-up", "dormant", "acct_0100"),
+            ],
+        )
+        db.executemany(
+            "INSERT INTO associations (contact_id, company_id, labels) VALUES (?, ?, ?)",
+            [(1, 1, '["admin", "primary"]'), (2, 3, '["owner"]'), (3, 2, '["member", "primary"]')],
+        )
     return path
 
 
 @pytest.fixture
 def rejects_file(tmp_path: Path) -> Path:
     path = tmp_path / "rejects.jsonl"
-    lines = [{"stream": "contacts", "key": f"usr_{i}", "code": "INVALID_EMAIL",
-              "reason": f"email 'user{i}@' is not a valid address", "record": {}}
-             for i in range(3)]
-    lines.append({"stream": "contacts", "key": "usr_9", "code": "MISSING_EMAIL",
-                  "reason": "contact has no email", "record": {}})
+    lines = [
+        {
+            "stream": "contacts",
+            "key": f"usr_{i}",
+            "code": "INVALID_EMAIL",
+            "reason": f"email 'user{i}@' is not a valid address",
+            "record": {},
+        }
+        for i in range(3)
+    ]
+    lines.append(
+        {
+            "stream": "contacts",
+            "key": "usr_9",
+            "code": "MISSING_EMAIL",
+            "reason": "contact has no email",
+            "record": {},
+        }
+    )
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     return path
 
 
 def run_report(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(DEMO_DIR / "report.py"), *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(DEMO_DIR / "report.py"), *args], capture_output=True, text=True
+    )
 
 
 def test_report_counts_records_and_ranks_accounts(crm_file: Path, rejects_file: Path) -> None:
@@ -113,8 +183,9 @@ def test_report_counts_records_and_ranks_accounts(crm_file: Path, rejects_file: 
     assert "Quiet Co 8 " in ranking
 
 
-def test_report_lists_pqls_segments_lifecycle_and_rejects(crm_file: Path, rejects_file: Path
-                                                          ) -> None:
+def test_report_lists_pqls_segments_lifecycle_and_rejects(
+    crm_file: Path, rejects_file: Path
+) -> None:
     out = run_report("--crm", str(crm_file), "--rejects", str(rejects_file)).stdout
     assert "Product-qualified leads: 2 (top 2 by score)" in out
     pqls = out.split("Product-qualified leads")[1].split("Segments")[0]

@@ -61,15 +61,35 @@ def tap_record_counts(meltano_log: str) -> int:
 
 COMPARED = {
     "contacts": (
-        "engagement_score", "engagement_score_previous", "engagement_trend_label",
-        "active_days", "score_reasons", "days_since_last_active", "tenure_days",
-        "activation_steps_completed", "activated", "features_used", "primary_account_id",
-        "is_pql", "segments", "lifecycle_stage", "last_active_at",
+        "engagement_score",
+        "engagement_score_previous",
+        "engagement_trend_label",
+        "active_days",
+        "score_reasons",
+        "days_since_last_active",
+        "tenure_days",
+        "activation_steps_completed",
+        "activated",
+        "features_used",
+        "primary_account_id",
+        "is_pql",
+        "segments",
+        "lifecycle_stage",
+        "last_active_at",
     ),
     "companies": (
-        "engagement_score", "engagement_trend", "active_users", "total_users",
-        "champion_user_id", "name", "domain", "is_pqa", "segments", "lifecycle_stage",
-        "activated", "features_used",
+        "engagement_score",
+        "engagement_trend",
+        "active_users",
+        "total_users",
+        "champion_user_id",
+        "name",
+        "domain",
+        "is_pqa",
+        "segments",
+        "lifecycle_stage",
+        "activated",
+        "features_used",
     ),
 }
 
@@ -90,7 +110,9 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
         properties = companies[record["account_id"]]["properties"]
         for field in COMPARED["companies"]:
             assert properties.get(f"plg_{field}") == as_crm_string(record[field]), (
-                record["account_id"], field)
+                record["account_id"],
+                field,
+            )
 
     contacts = {row["email"]: row for row in meltano_project.crm_rows("contacts")}
     # The CRM holds one contact per email: of users sharing one, the first (smallest
@@ -101,14 +123,17 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
             owners.setdefault(record["email"], record)
     with_email = list(owners.values())
     duplicates = {r["user_id"] for r in expected["contacts"] if r["email"]} - {
-        r["user_id"] for r in with_email}
+        r["user_id"] for r in with_email
+    }
     assert set(contacts) == set(owners)
     for record in with_email:
         properties = contacts[record["email"]]["properties"]
         assert properties["plg_user_id"] == record["user_id"]
         for field in COMPARED["contacts"]:
             assert properties.get(f"plg_{field}") == as_crm_string(record[field]), (
-                record["user_id"], field)
+                record["user_id"],
+                field,
+            )
 
     # Users without a valid email cannot be CRM contacts: each one is a reported reject.
     rejects = [
@@ -118,7 +143,8 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
     no_email = {r["user_id"] for r in expected["contacts"] if not r["email"]}
     rejected = {(r["record"]["user_id"], r["code"]) for r in rejects if r["stream"] == "contacts"}
     assert rejected == {(u, "MISSING_EMAIL") for u in no_email} | {
-        (u, "DUPLICATE_EMAIL") for u in duplicates}
+        (u, "DUPLICATE_EMAIL") for u in duplicates
+    }
     assert meltano_project.summary()["objects"]["contacts"]["rejected"] == len(rejected)
 
     # Associations: one per membership of a contact, labelled with the role, plus `primary`.
@@ -146,8 +172,10 @@ def test_second_run_reads_only_new_arrivals_and_writes_only_changes(
     first = meltano_project.run_pipeline()
     assert tap_record_counts(first.stderr) == counts["messages"]
     created = meltano_project.summary()["objects"]
-    assert created["companies"]["created"] == SMALL_DEMO["accounts"] or created["companies"][
-        "created"] > 0
+    assert (
+        created["companies"]["created"] == SMALL_DEMO["accounts"]
+        or created["companies"]["created"] > 0
+    )
     bookmarks = meltano_project.state()["singer_state"]["bookmarks"]
     assert bookmarks, "meltano stored no bookmark"
     updated_at = {r["id"]: r["updated_at"] for r in meltano_project.crm_rows("contacts")}
@@ -163,15 +191,22 @@ def test_second_run_reads_only_new_arrivals_and_writes_only_changes(
 
     # A late file arrives with old timestamps: the next run reads just it, and the one
     # contact whose usage it adds is the only contact updated.
-    contact = next(r for r in meltano_project.crm_rows("contacts")
-                   if r["properties"].get("plg_primary_account_id"))
+    contact = next(
+        r
+        for r in meltano_project.crm_rows("contacts")
+        if r["properties"].get("plg_primary_account_id")
+    )
     user_id = contact["properties"]["plg_user_id"]
     account_id = contact["properties"]["plg_primary_account_id"]
     late = [
         {
-            "type": "track", "event": "Integration Connected", "userId": user_id,
-            "messageId": f"late-{n}", "timestamp": f"2026-06-2{n}T10:00:00Z",
-            "receivedAt": "2026-07-03T08:00:00Z", "context": {"groupId": account_id},
+            "type": "track",
+            "event": "Integration Connected",
+            "userId": user_id,
+            "messageId": f"late-{n}",
+            "timestamp": f"2026-06-2{n}T10:00:00Z",
+            "receivedAt": "2026-07-03T08:00:00Z",
+            "context": {"groupId": account_id},
             "properties": {},
         }
         for n in range(3)
@@ -184,7 +219,8 @@ def test_second_run_reads_only_new_arrivals_and_writes_only_changes(
     after = {r["id"]: r for r in meltano_project.crm_rows("contacts")}
     assert after[contact["id"]]["updated_at"] != updated_at[contact["id"]]
     assert int(after[contact["id"]]["properties"]["plg_engagement_score"]) >= int(
-        contact["properties"]["plg_engagement_score"])
+        contact["properties"]["plg_engagement_score"]
+    )
     assert meltano_project.summary()["objects"]["contacts"]["updated"] >= 1
 
 
@@ -193,8 +229,10 @@ def test_lost_store_stops_the_run_and_full_refresh_rebuilds_it(
 ) -> None:
     generate(meltano_project.events_dir, seed=5, accounts=6, users=15, days=20)
     meltano_project.run_pipeline()
-    scores = {r["email"]: r["properties"]["plg_engagement_score"]
-              for r in meltano_project.crm_rows("contacts")}
+    scores = {
+        r["email"]: r["properties"]["plg_engagement_score"]
+        for r in meltano_project.crm_rows("contacts")
+    }
     assert "store_id" in meltano_project.state()["singer_state"]["plg_transform"]
 
     # The store is lost (new machine, deleted file) while Meltano still has the bookmark:
@@ -203,11 +241,15 @@ def test_lost_store_stops_the_run_and_full_refresh_rebuilds_it(
     lost = meltano_project.run_pipeline(check=False)
     assert lost.returncode != 0
     assert "--full-refresh" in lost.stderr
-    assert {r["email"]: r["properties"]["plg_engagement_score"]
-            for r in meltano_project.crm_rows("contacts")} == scores
+    assert {
+        r["email"]: r["properties"]["plg_engagement_score"]
+        for r in meltano_project.crm_rows("contacts")
+    } == scores
 
     meltano_project.run_pipeline("--full-refresh")
-    assert {r["email"]: r["properties"]["plg_engagement_score"]
-            for r in meltano_project.crm_rows("contacts")} == scores
+    assert {
+        r["email"]: r["properties"]["plg_engagement_score"]
+        for r in meltano_project.crm_rows("contacts")
+    } == scores
     summary = meltano_project.summary()["objects"]
     assert summary["contacts"]["created"] == summary["contacts"]["updated"] == 0
