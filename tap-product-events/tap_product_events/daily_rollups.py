@@ -7,8 +7,8 @@ the session's time zone UTC (set by sql_connection for PostgreSQL and DuckDB).
 
 1. `ev`: every track/page/screen row as (userId, anonymousId, accountId, event, at, day,
    messageId, arrived), the union of the tables;
-2. `touched`: the (key, day) pairs with any row that arrived since the bookmark minus the
-   overlap;
+2. `touched`: the (key, day) pairs with any row that arrived since its table's bookmark
+   minus the overlap;
 3. every row of those pairs, one per messageId (its earliest time), ranked per pair by
    (at, messageId) with the pair's count, first and last time;
 4. only ranks up to `rollup_first_events` leave the database, ordered by pair and rank:
@@ -34,6 +34,9 @@ KEY = ("userId", "anonymousId", "accountId", "event", "day")
 _KEY_COLUMNS = ("user_id", "anonymous_id", "account_id", "event", "day")
 FIXED_EVENTS = {"page": "Page Viewed", "screen": "Screen Viewed"}
 _BAD_ROWS_SHOWN = 1_000
+
+# Per table label, the arrival time to read from (None: every row).
+Since = t.Mapping[str, "dt.datetime | None"]
 
 SCHEMA = th.PropertiesList(
     th.Property("userId", th.StringType, description="The events' user, or null."),
@@ -134,16 +137,26 @@ class DailyRollupQuery:
             sa.or_(ev.user_id.is_not(None), ev.anonymous_id.is_not(None)),
         )
 
-    def latest_arrival(self) -> sa.Select[t.Any]:
-        """The latest arrival in the tables (the next bookmark)."""
-        return sa.select(sa.func.max(self.ev.c.arrived))
+    def latest_arrivals(self) -> sa.Select[t.Any]:
+        """The latest arrival per table (the next bookmarks): rows (table label, time)."""
+        ev = self.ev.c
+        return sa.select(ev.source_table, sa.func.max(ev.arrived)).group_by(ev.source_table)
 
-    def _arrived_since(self, since: dt.datetime | None) -> sa.ColumnElement[bool]:
-        if since is None:
-            return sa.true()
-        return self.ev.c.arrived >= since.astimezone(dt.UTC).replace(tzinfo=None)
+    def _arrived_since(self, since: Since) -> sa.ColumnElement[bool]:
+        # Each table from its own bookmark: a late load of one table is found even when
+        # another table received rows more recently.
+        ev = self.ev.c
+        return sa.or_(
+            *(
+                sa.and_(
+                    ev.source_table == label,
+                    sa.true() if mark is None else ev.arrived >= _naive_utc(mark),
+                )
+                for label, mark in since.items()
+            )
+        )
 
-    def query(self, since: dt.datetime | None) -> sa.Select[t.Any]:
+    def query(self, since: Since) -> sa.Select[t.Any]:
         """The SELECT whose rows become roll-up records (see the module's docstring)."""
         ev = self.ev.c
         touched = (
@@ -184,7 +197,7 @@ class DailyRollupQuery:
             .order_by(*(r[k] for k in _KEY_COLUMNS), r.rank)
         )
 
-    def records(self, connection: Connection, since: dt.datetime | None) -> t.Iterator[dict]:
+    def records(self, connection: Connection, since: Since) -> t.Iterator[dict]:
         """The `daily_rollups` records, one per (key, day) touched since `since`."""
         record: dict[str, t.Any] | None = None
         current: tuple[t.Any, ...] | None = None
@@ -214,7 +227,7 @@ class DailyRollupQuery:
             yield record
 
     def bad_rows(
-        self, connection: Connection, since: dt.datetime | None
+        self, connection: Connection, since: Since
     ) -> t.Iterator[tuple[tuple[str, str], str]]:
         """((table, row key), reason) of rows left out of the roll-up (no time, identity...)."""
         ev = self.ev.c
@@ -234,6 +247,10 @@ class DailyRollupQuery:
             else:
                 reason = "no identity (user_id and anonymous_id are null)"
             yield (f"table {row['source_table']}", key), reason
+
+
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _instant_text(value: object) -> str | None:

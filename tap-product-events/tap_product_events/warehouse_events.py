@@ -3,7 +3,7 @@
 Bookmark, in the STATE under `sources.events_sql`:
 
     {"tables": {"public.tracks": "2026-03-01T10:00:01Z", ...},   # latest arrival read
-     "rollup": "2026-03-01T10:00:01Z"}                          # push-down mode
+     "rollup": {"public.tracks": "2026-03-01T10:00:01Z", ...}}  # push-down mode
 
 Each run reads the rows whose arrival column (`uuid_ts`, `loaded_at` or `received_at`) is
 at or after the bookmark minus `overlap_minutes`: rows of a load that committed late are
@@ -256,11 +256,14 @@ class WarehouseEvents:
         result: WarehouseReadResult,
     ) -> None:
         sources = [wt for wt in tables if wt.stream in ROLLED_UP_STREAMS]
-        if previous.get("rollup"):
-            result.bookmark["rollup"] = previous["rollup"]
+        marks = previous.get("rollup")
+        if isinstance(marks, str):  # one mark for every table (older STATE)
+            marks = {wt.label: marks for wt in sources}
+        marks = dict(marks) if isinstance(marks, dict) else {}
+        result.bookmark["rollup"] = dict(marks)
         if not sources:
             return
-        since = self._since(previous.get("rollup"), start_date)
+        since = {wt.label: self._since(marks.get(wt.label), start_date) for wt in sources}
         query = DailyRollupQuery(
             sources, self.settings.account_columns, self.settings.rollup_first_events
         )
@@ -269,7 +272,10 @@ class WarehouseEvents:
             with engine.connect() as connection:
                 # The mark comes first: rows arriving while the roll-up runs are only
                 # re-counted next time, never missed.
-                latest = as_utc(connection.execute(query.latest_arrival()).scalar())
+                latest = {
+                    label: as_utc(at)
+                    for label, at in connection.execute(query.latest_arrivals()).all()
+                }
                 for key, reason in query.bad_rows(connection, since):
                     self.report.report_row(key[0], key[1], reason)
                 for record in query.records(connection, since):
@@ -281,8 +287,10 @@ class WarehouseEvents:
                 location, failure_text(exc, self.settings.url), "it is read again next run"
             )
             return
-        if latest is not None:
-            result.bookmark["rollup"] = format_instant(latest)
+        for label, at in latest.items():
+            if at is not None:
+                marks[label] = format_instant(at)
+        result.bookmark["rollup"] = marks
         result.tables_read.extend(wt.label for wt in sources)
 
 

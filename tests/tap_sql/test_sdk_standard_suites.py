@@ -9,10 +9,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from message_set import segment_messages
-from segment_warehouse import load_messages, load_rows
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_product_events.tap import TapProductEvents
+
+from .message_set import segment_messages
+from .segment_warehouse import load_messages, load_rows
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="tap-sql-suite-"))
 _EVENTS = f"duckdb:///{_FOLDER / 'events.duckdb'}"

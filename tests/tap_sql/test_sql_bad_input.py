@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from segment_warehouse import load_rows
+from .segment_warehouse import load_rows
 
 T = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
 

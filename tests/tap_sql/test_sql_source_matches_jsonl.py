@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from message_set import segment_messages
-from segment_warehouse import load_messages
+from .message_set import segment_messages
+from .segment_warehouse import load_messages
 
 STREAMS = ("tracks", "identifies", "groups", "pages", "screens", "aliases")
 

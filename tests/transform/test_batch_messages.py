@@ -16,10 +16,11 @@ import typing as t
 from pathlib import Path
 
 import duckdb
-from conftest import record, track
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+
+from .conftest import record, track
 
 CONFIG = {
     "events": {"Run": {"weight": 2, "feature": "running"}, "Walk": {"weight": 1}},

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import record, track
 from plg_transform.config import parse_settings
 from plg_transform.fields import check_trait_names
 from plg_transform.rules import check_rules
 from singer_sdk.exceptions import ConfigValidationError
+
+from .conftest import record, track
 
 
 def test_activation_adoption_champion_primary_traits_rules_and_metrics(run_transform):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import record, state, track
+from .conftest import record, state, track
 
 
 def test_late_link_in_a_later_run_moves_anonymous_events_to_the_user(run_transform):

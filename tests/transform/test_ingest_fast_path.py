@@ -14,12 +14,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import record, state, track
 from plg_transform import ingest, reader
 from plg_transform.bad_input import BadInput
 from plg_transform.mapper import PLGTransform
 from plg_transform.messages import FAST_INSTANT, MessageRows
 from plg_transform.timestamps import parse_instant
+
+from .conftest import record, state, track
 
 PATHS = ["context.groupId", "properties.account.id"]
 TIMES = [

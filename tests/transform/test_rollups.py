@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import record
+
+from .conftest import record
 
 AS_OF = "2026-03-15T12:00:00Z"
 FIRST_EVENTS = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import record, track
+from .conftest import record, track
 
 
 def group(mid: str, user: str, account: str, **traits: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from conftest import record, track
+from .conftest import record, track
 
 
 def py_score(raw: float, ref: float) -> int:

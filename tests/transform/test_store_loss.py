@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import state, track
+from .conftest import state, track
 
 BOOKMARK = {"bookmarks": {"tracks": {"replication_key_value": "2026-02-25T10:00:00Z"}}}
 
