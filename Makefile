@@ -7,11 +7,12 @@ setup:
 demo: setup
 	bash scripts/demo.sh
 
-test: setup
+test: setup lint
 	.venv/bin/python -m pytest -n 2 -q tests
 
 lint: setup
-	.venv/bin/ruff check tap-product-events transform target-plg-crm tests demo
+	.venv/bin/ruff check tap-product-events transform target-plg-crm tests demo scripts
+	.venv/bin/ruff format --check tap-product-events transform target-plg-crm tests demo scripts
 	.venv/bin/mypy tap-product-events/tap_product_events transform/plg_transform target-plg-crm/target_plg_crm
 
 docs: setup
