@@ -126,7 +126,11 @@ class _CRMStreamSink(BatchSink):
         """Write a refused record to the rejects file and count it."""
         self.run.rejects.add(self.stream_name, key, code, reason, record)
         self.run.summary.add(self.object_type, "rejected")
-        self.logger.warning("%s %s rejected: %s %s", self.object_type, key, code, reason)
+        # Without a key (no email), the record's own ids say which one it was.
+        named = key or ", ".join(
+            f"{field}={record[field]}" for field in ("user_id", "account_id") if record.get(field)
+        )
+        self.logger.warning("%s %s rejected: %s %s", self.object_type, named, code, reason)
 
     def count(self, result: WriteResult) -> None:
         """Count a created or updated record."""
