@@ -191,10 +191,12 @@ class WarehouseEvents:
         for name in self._arrival_candidates(actual_names):
             if name in table.c:
                 column = table.c[name]
-                # A time kept as text is compared as a time, not as a string.
+                # A time kept as text is compared as a time, not as a string; cast to a
+                # time *with* zone, so an offset in the text (`+02:00`) is applied rather
+                # than dropped (a bookmark hours ahead would skip later rows).
                 if isinstance(column.type, sa.DateTime):
                     return column
-                return sa.cast(column, sa.DateTime)
+                return sa.cast(column, sa.DateTime(timezone=True))
         return None
 
     def _read_table(

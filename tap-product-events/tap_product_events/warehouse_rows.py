@@ -52,7 +52,10 @@ EXTRA_OBJECT = {
 }
 OBJECT_COLUMNS = ("context", "properties", "traits")
 # Load bookkeeping of Segment and RudderStack, not part of a message.
-ALWAYS_IGNORED = frozenset({"uuid", "uuid_ts", "loaded_at", "event_text", "type"})
+ALWAYS_IGNORED = frozenset({"uuid", "uuid_ts", "loaded_at", "event_text"})
+# A `type` column holding the message type is bookkeeping too; any other value is a
+# property or trait like any other column (e.g. an account's `type: enterprise`).
+TYPE_COLUMN = "type"
 TIME_FIELDS = ("timestamp", "originalTimestamp", "receivedAt")
 
 
@@ -69,6 +72,7 @@ class _ColumnRule:
     target: str  # "field", "context", "extra", "object"
     key: str
     is_json: bool
+    skipped_value: str | None = None  # a value meaning "no value" (the type column's)
 
 
 class RowShape:
@@ -110,7 +114,8 @@ class RowShape:
                 rule = _ColumnRule(index, column, "context", camel_case(name[8:]), is_json)
             elif extra is not None:
                 key = camel_case(name) if camel_case_keys else name
-                rule = _ColumnRule(index, column, "extra", key, is_json)
+                skipped = message_type if name == TYPE_COLUMN else None
+                rule = _ColumnRule(index, column, "extra", key, is_json, skipped)
             else:
                 continue
             self.rules.append(rule)
@@ -131,7 +136,7 @@ class RowShape:
         extra: dict[str, t.Any] = {}
         for rule in self.rules:
             value = row[rule.index]
-            if value is None:
+            if value is None or (rule.skipped_value is not None and value == rule.skipped_value):
                 continue
             value = _json_value(value, rule.column, is_json=rule.is_json)
             if rule.target == "field":
