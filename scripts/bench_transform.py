@@ -1,6 +1,12 @@
 """Benchmark plg-transform: N synthetic Segment messages through the real CLI.
 
-Usage: python scripts/bench_transform.py [N ...]   (default: 200000 1000000)
+Usage: python scripts/bench_transform.py [--users U] [--memory-limit L] [N ...]
+       (default sizes: 200000 1000000)
+
+--users U fixes the number of users (and accounts, U // 20) whatever N is, so the table
+shows how memory grows with events at a constant number of entities; without it there
+are N // 100 users and N // 2000 accounts. --memory-limit L sets `store_memory_limit`
+(e.g. 512MB; default: the setting's default).
 
 For each N the input is written to a file first (streamed, never held in memory), then
 `plg-transform --config ...` runs as a subprocess reading that file on stdin, as in a
@@ -13,6 +19,7 @@ Prints a table.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -39,10 +46,16 @@ CONFIG = {
 }
 
 
-def write_input(path: Path, n: int, seed: int = 7) -> None:
-    """n RECORD lines (1% identifies, 0.5% groups, the rest tracks over 60 days), a STATE."""
+def write_input(path: Path, n: int, users: int | None = None, seed: int = 7) -> None:
+    """n RECORD lines (1% identifies, 0.5% groups, the rest tracks over 60 days), a STATE.
+
+    `users` fixes the number of users (accounts: users // 20); default n // 100.
+    """
     rng = random.Random(seed)
-    users, accounts = max(10, n // 100), max(2, n // 2000)
+    if users is None:
+        users, accounts = max(10, n // 100), max(2, n // 2000)
+    else:
+        accounts = max(2, users // 20)
     events = ["Report Created", "Dashboard Viewed", "Invite Sent", "Export Run", "Login"]
     with path.open("w") as out:
         for i in range(n):
@@ -88,11 +101,13 @@ def write_input(path: Path, n: int, seed: int = 7) -> None:
         out.write("\n")
 
 
-def run_once(n: int, tmp: Path) -> dict[str, float]:
+def run_once(n: int, tmp: Path, users: int | None, memory_limit: str | None) -> dict[str, float]:
     """Run the CLI on n messages; timings from its log, peak RSS from the kernel."""
     source = tmp / f"input-{n}.jsonl"
-    write_input(source, n)
+    write_input(source, n, users)
     config = {**CONFIG, "store_path": str(tmp / f"store-{n}.duckdb")}
+    if memory_limit is not None:
+        config["store_memory_limit"] = memory_limit
     config_path = tmp / "config.json"
     config_path.write_text(json.dumps(config))
     log_path = tmp / f"log-{n}.txt"
@@ -115,6 +130,8 @@ def run_once(n: int, tmp: Path) -> dict[str, float]:
     if read is None or compute is None:
         raise SystemExit(f"timing lines not found in the log:\n{text[-3000:]}")
     ingest_s = float(read.group(2))
+    input_mb = source.stat().st_size / 1e6
+    source.unlink()  # keep the temporary folder small for the next size
     return {
         "ingest_s": ingest_s,
         "rate": int(read.group(1)) / ingest_s,
@@ -122,13 +139,23 @@ def run_once(n: int, tmp: Path) -> dict[str, float]:
         "total_s": total,
         "ingest_mb": float(read.group(3)),
         "mapper_mb": usage.ru_maxrss / 1024,
-        "input_mb": source.stat().st_size / 1e6,
+        "input_mb": input_mb,
     }
 
 
 def main() -> None:
     """Run the benchmark for each size and print the table."""
-    sizes = [int(a) for a in sys.argv[1:]] or [200_000, 1_000_000]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, help="numbers of messages")
+    parser.add_argument("--users", type=int, help="fixed number of users (accounts: / 20)")
+    parser.add_argument("--memory-limit", help="store_memory_limit setting, e.g. 512MB")
+    args = parser.parse_args()
+    sizes = args.sizes or [200_000, 1_000_000]
+    if args.users is not None:
+        print(f"users: {args.users:,}, accounts: {max(2, args.users // 20):,} (fixed)")
+    else:
+        print("users: messages / 100, accounts: messages / 2000")
+    print(f"store_memory_limit: {args.memory_limit or 'default'}")
     header = (
         "messages",
         "input MB",
@@ -143,7 +170,7 @@ def main() -> None:
     print("|" + "|".join("-" * (len(h) + 2) for h in header) + "|")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            r = run_once(n, Path(tmp))
+            r = run_once(n, Path(tmp), args.users, args.memory_limit)
             cells = (
                 f"{n:,}",
                 f"{r['input_mb']:.0f}",

@@ -15,6 +15,11 @@ from urllib.parse import unquote, urlsplit
 
 FORMATS = ("jsonl", "parquet")
 
+# Longest JSONL record read from a BATCH file. DuckDB reads through buffers of twice this
+# size out of the store's memory limit, so it cannot be "unlimited"; Segment itself
+# rejects messages over 32 KB.
+BATCH_RECORD_BYTES = 32 * 1024 * 1024
+
 
 class BatchError(ValueError):
     """A BATCH message or one of its files that cannot be read (names which and why)."""
@@ -44,7 +49,7 @@ class BatchFile:
         return (
             "SELECT json AS record FROM read_json_objects($file, "
             f"format='newline_delimited', compression='{compression}', "
-            "maximum_object_size=2147483647)"
+            f"maximum_object_size={BATCH_RECORD_BYTES})"
         )
 
     def params(self) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +15,21 @@ from singer_sdk.exceptions import ConfigValidationError
 from plg_transform.timestamps import parse_instant
 
 DEFAULT_STORE_PATH = ".plg/store.duckdb"
+DEFAULT_STORE_MEMORY_LIMIT = "512MB"
+# What DuckDB's memory_limit accepts that is a fixed size (not a share of the machine).
+_MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
+_MIN_MEMORY_BYTES = 128 * 1000**2  # DuckDB's JSON reader alone takes 64 MB
+_UNIT_BYTES = {
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+    "TIB": 1024**4,
+}
 ENTITY_KINDS = ("user", "account", "membership")
 
 _RULE_SCHEMA = th.StringType
@@ -28,6 +44,17 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
             "DuckDB file that keeps every deduplicated message between runs (relative paths "
             "are read from the working directory, the Meltano project root under Meltano). "
             "Deleting it requires `meltano run --full-refresh`."
+        ),
+    ),
+    th.Property(
+        "store_memory_limit",
+        th.StringType,
+        default=DEFAULT_STORE_MEMORY_LIMIT,
+        description=(
+            "Most memory DuckDB may use for the store (e.g. 512MB, 2GB; at least 128MB). "
+            "Beyond it, staged input and large intermediate results spill to a folder next "
+            "to the store (`<store_path>.tmp`), so memory does not grow with the number of "
+            "events; larger limits spill less."
         ),
     ),
     th.Property(
@@ -220,6 +247,7 @@ class Settings:
     """All settings of one run, validated."""
 
     store_path: Path
+    store_memory_limit: str
     as_of_us: int | None
     window_days: int
     events: dict[str, EventScoring]
@@ -282,6 +310,24 @@ def _names(config: dict, key: str, default: list[str], problems: _Problems) -> t
     if len(set(value)) != len(value):
         problems.add(key, "lists a name twice")
     return tuple(value)
+
+
+def _memory_limit(config: dict, problems: _Problems) -> str:
+    value = config.get("store_memory_limit")
+    if value is None:
+        return DEFAULT_STORE_MEMORY_LIMIT
+    match = _MEMORY_SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        problems.add(
+            "store_memory_limit",
+            f"must be a size such as 512MB or 2GB (units B, KB, MB, GB, TB, KiB, MiB, GiB, "
+            f"TiB), got {value!r}",
+        )
+        return DEFAULT_STORE_MEMORY_LIMIT
+    if float(match.group(1)) * _UNIT_BYTES[match.group(2).upper()] < _MIN_MEMORY_BYTES:
+        problems.add("store_memory_limit", f"must be at least 128MB, got {value!r}")
+        return DEFAULT_STORE_MEMORY_LIMIT
+    return match.group(0)
 
 
 def _rule(setting: str, name: str, when: object, applies_to: str, problems: _Problems) -> Rule:
@@ -398,6 +444,8 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
         problems.add("store_path", "must be a file path")
         store_path = DEFAULT_STORE_PATH
 
+    store_memory_limit = _memory_limit(cfg, problems)
+
     as_of_us = None
     if cfg.get("as_of") is not None:
         as_of_us = parse_instant(cfg["as_of"])
@@ -454,6 +502,7 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
 
     settings = Settings(
         store_path=Path(store_path),
+        store_memory_limit=store_memory_limit,
         as_of_us=as_of_us,
         window_days=window_days,
         events=_events(cfg, problems),

@@ -19,6 +19,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from plg_transform.batches import BatchFile
 from plg_transform.messages import MessageRows, fast_rows_sql
+from plg_transform.store import object_bytes
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,6 +57,7 @@ class Ingest:
         self.next_seq = 0
         self._runs: list[bytes] = []  # runs of whole raw lines, each without final newline
         self._run_bytes = 0
+        self._longest_run = 0  # no line of the chunk is longer
         self._first_seq = 0
 
     # RECORD messages
@@ -66,6 +68,7 @@ class Ingest:
             self._first_seq = self.next_seq
         self._runs.append(run)
         self._run_bytes += len(run)
+        self._longest_run = max(self._longest_run, len(run))
         self.next_seq += count
         if self._run_bytes >= CHUNK_BYTES:
             self.flush()
@@ -78,20 +81,28 @@ class Ingest:
     def flush(self) -> None:
         """Stage the collected lines and the Python path's buffered rows."""
         if self._runs:
-            text, first = b"\n".join(self._runs), self._first_seq
-            self._runs, self._run_bytes = [], 0
-            self._stage_lines(text, first)
+            text, first, longest = b"\n".join(self._runs), self._first_seq, self._longest_run
+            self._runs, self._run_bytes, self._longest_run = [], 0, 0
+            self._stage_lines(text, first, longest)
         self._load_python_rows()
 
-    def _stage_lines(self, text: bytes, first: int) -> None:
+    def _stage_lines(self, text: bytes, first: int, longest: int) -> None:
         store = self._store()
         chunk = store.chunk_path("records.jsonl")
         with chunk.open("wb") as out:
             out.write(text)
             out.write(b"\n")
-        params = {"path": str(chunk), "first": first, "future": self._future_us}
+        params = {
+            "path": str(chunk),
+            "first": first,
+            "future": self._future_us,
+            "object_bytes": object_bytes(longest),
+        }
         try:
             _, slow = store.stage_fast_rows(self._lines_sql, params)
+        except duckdb.OutOfMemoryException as exc:
+            chunk.unlink(missing_ok=True)
+            raise store.out_of_memory(exc) from exc
         except duckdb.Error as exc:
             chunk.unlink(missing_ok=True)
             # DuckDB refused the chunk: name the bad line as the SDK's reader would, or
@@ -132,6 +143,8 @@ class Ingest:
         params = {"first": self.next_seq, "stream": batch.stream, "future": self._future_us}
         try:
             count, slow = store.stage_fast_rows(sql, {**params, **batch.params()})
+        except duckdb.OutOfMemoryException as exc:
+            raise store.out_of_memory(exc) from exc
         except duckdb.Error as exc:
             raise batch.error(exc) from exc
         for seq, text in slow:
@@ -166,7 +179,7 @@ class Ingest:
 # it (DuckDB's documented order preservation), so seq is each record's arrival number.
 _LINES_SOURCE = (
     "(SELECT row_number() OVER () - 1 + $first AS seq, stream, record FROM read_json("
-    "$path, format='newline_delimited', maximum_object_size=2147483647, "
+    "$path, format='newline_delimited', maximum_object_size=$object_bytes, "
     "columns={stream: 'VARCHAR', record: 'JSON'}))"
 )
 _BATCH_SOURCE = (

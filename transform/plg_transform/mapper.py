@@ -75,7 +75,7 @@ class PLGTransform(InlineMapper):
     def store(self) -> Store:
         """The DuckDB store, opened (and checked against the settings) on first use."""
         if self._store is None:
-            store = Store(self.settings.store_path)
+            store = Store(self.settings.store_path, self.settings.store_memory_limit)
             paths = orjson.dumps(list(self.settings.account_id_paths)).decode()
             remembered = store.get_meta("account_id_paths")
             if remembered is not None and remembered != paths and store.has_history():

@@ -26,6 +26,7 @@ import orjson
 
 from plg_transform.bad_input import BadInput
 from plg_transform.messages import as_id
+from plg_transform.store import object_bytes
 from plg_transform.timestamps import DAY_US, parse_instant
 
 if t.TYPE_CHECKING:
@@ -62,7 +63,7 @@ INSERT INTO incoming_rollups
 SELECT seq, u, a, g, e, DATE '1970-01-01' + CAST(d AS INTEGER), n, make_timestamp(f),
        make_timestamp(l), list_transform(fa, lambda x: make_timestamp(x)), fi
 FROM (SELECT {unnest} FROM read_json($path, format='unstructured',
-      maximum_object_size=2147483647, columns={{{spec}}}))
+      maximum_object_size=$object_bytes, columns={{{spec}}}))
 """.format(
     unnest=", ".join(f"unnest({name}) AS {name}" for name, _ in _COLUMNS),
     spec=", ".join(f"{name}: '{sql}[]'" for name, sql in _COLUMNS),
@@ -196,9 +197,10 @@ class RollupRows:
         columns = dict(zip(names, map(list, zip(*self._rows, strict=True)), strict=True))
         handle, path = tempfile.mkstemp(prefix="plg-rollups-", suffix=".json")
         try:
+            text = orjson.dumps(columns)
             with os.fdopen(handle, "wb") as chunk:
-                chunk.write(orjson.dumps(columns))
-            con.execute(_LOAD, {"path": path})
+                chunk.write(text)
+            con.execute(_LOAD, {"path": path, "object_bytes": object_bytes(text)})
         finally:
             Path(path).unlink(missing_ok=True)
         self._rows = []

@@ -4,6 +4,11 @@ Everything is recomputed from the store at the end of each run, which is what ma
 k incremental runs give exactly the records of one full run. Rows arrive in bulk:
 buffers are written as NDJSON chunks and loaded with `read_json`, then merged into the
 permanent tables once per run (first delivered copy of a messageId wins).
+
+Memory is bounded by the `store_memory_limit` setting, not by the number of events:
+DuckDB keeps staged rows and intermediate tables in its buffer pool and writes them to
+`<store>.tmp` when the pool is full; every large query of the run is of a kind DuckDB
+can run out of core (hash aggregates and joins, sorts, partitioned windows).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 import orjson
+
+from plg_transform.config import DEFAULT_STORE_MEMORY_LIMIT
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -86,7 +93,21 @@ def _chunk_sql(table: str) -> str:
     return f"""
         INSERT INTO incoming_{table} SELECT {_CHUNK_SELECT[table]} FROM (
             SELECT {unnest} FROM read_json($path, format='unstructured',
-                maximum_object_size=2147483647, columns={{{spec}}}))"""
+                maximum_object_size=$object_bytes, columns={{{spec}}}))"""
+
+
+def object_bytes(longest: bytes | int) -> int:
+    """read_json's maximum_object_size for a file whose longest JSON text is `longest`.
+
+    DuckDB reads JSON through buffers of twice this size, taken from the store's memory
+    limit, so it must follow the data rather than be "unlimited" (2 GB would ask 4 GB).
+    """
+    size = longest if isinstance(longest, int) else len(longest)
+    return max(size + 1, 1 << 20)
+
+
+class StoreMemoryError(Exception):
+    """DuckDB needed more memory than `store_memory_limit` allows and could not spill."""
 
 
 class StoreLostError(Exception):
@@ -96,11 +117,13 @@ class StoreLostError(Exception):
 class Store:
     """A DuckDB file holding everything later runs need."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, memory_limit: str = DEFAULT_STORE_MEMORY_LIMIT) -> None:
         self.path = path
+        self.memory_limit = memory_limit
         path.parent.mkdir(parents=True, exist_ok=True)
         self.is_new = not path.exists()
-        self.con = duckdb.connect(str(path))
+        # Beyond memory_limit DuckDB spills to <store>.tmp (its default temp_directory).
+        self.con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(_SCHEMA)
         self.con.execute(_STAGING)
@@ -146,6 +169,15 @@ class Store:
             f"run `meltano run --full-refresh <your job or blocks>` to re-read the whole "
             f"history into this store (the tap then starts without state), or restore "
             f"the original store file at {self.path}."
+        )
+
+    def out_of_memory(self, cause: Exception) -> StoreMemoryError:
+        """The error to stop with when DuckDB ran out of the store's memory limit."""
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else repr(cause)
+        return StoreMemoryError(
+            f"store_memory_limit: DuckDB needed more than {self.memory_limit} for the store "
+            f"at {self.path} ({first}). Raise store_memory_limit, or give DuckDB's spill "
+            f"folder {self.path}.tmp more disk space."
         )
 
     def chunk_path(self, name: str) -> Path:
@@ -208,8 +240,12 @@ class Store:
         names = [name for name, _ in _CHUNK_COLUMNS[table]]
         columns = dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
         chunk = self._chunk_dir / f"{table}.json"
-        chunk.write_bytes(orjson.dumps(columns))
-        self.con.execute(_chunk_sql(table), {"path": str(chunk), "base": self.base_seq})
+        text = orjson.dumps(columns)
+        chunk.write_bytes(text)
+        self.con.execute(
+            _chunk_sql(table),
+            {"path": str(chunk), "base": self.base_seq, "object_bytes": object_bytes(text)},
+        )
 
     def merge_incoming(self) -> dict[str, int]:
         """Move the run's staged rows into the store, skipping ids seen before.
@@ -217,14 +253,19 @@ class Store:
         Returns counts of received and new messages and observations.
         """
         con = self.con
+        # Ingest is over: from here on every query that needs an order says so (ORDER BY,
+        # or seq), and not keeping the order of unordered results saves memory.
+        con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         received = con.execute("SELECT count(*) FROM incoming_messages").fetchone()
+        # The first delivered copy of each id: min(seq) by a hash aggregate, which spills
+        # to disk cheaply, rather than a window over every staged message.
         con.execute(
             """
             INSERT INTO messages
             SELECT * FROM incoming_messages i
             WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.message_id = i.message_id)
-            QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY seq) = 1
+              AND i.seq IN (SELECT min(seq) FROM incoming_messages GROUP BY message_id)
             """
         )
         con.execute(
