@@ -2,51 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
-import os
-import subprocess
-import sys
 import typing as t
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-TAP_EXECUTABLE = Path(sys.executable).with_name("tap-product-events")
+from .tap_runs import TapRun, run_tap_cli
+
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@dataclass
-class TapRun:
-    """What one run of `tap-product-events` printed."""
-
-    returncode: int
-    messages: list[dict[str, t.Any]]
-    stderr: str
-    stdout_lines: list[str] = field(default_factory=list)
-
-    def records(self, stream: str | None = None) -> list[dict[str, t.Any]]:
-        """The RECORD payloads, of one stream or all, in output order."""
-        return [
-            m["record"]
-            for m in self.messages
-            if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
-        ]
-
-    def message_ids(self) -> set[str]:
-        """The messageIds of every record."""
-        return {r["messageId"] for r in self.records()}
-
-    @property
-    def states(self) -> list[dict[str, t.Any]]:
-        """The STATE values, in output order."""
-        return [m["value"] for m in self.messages if m["type"] == "STATE"]
-
-    @property
-    def final_state(self) -> dict[str, t.Any]:
-        """The last STATE value: what Meltano stores and passes back next run."""
-        return self.states[-1]
 
 
 def write_archive(path: Path, messages: t.Iterable[object], *, append: bool = False) -> Path:
@@ -81,40 +47,7 @@ def track(message_id: str, **fields: t.Any) -> dict[str, t.Any]:
 @pytest.fixture
 def run_tap(tmp_path: Path) -> t.Callable[..., TapRun]:
     """Run the console script with a config (and state); parse what it printed."""
-    counter = iter(range(1_000_000))
-
-    def run(
-        config: dict[str, t.Any],
-        state: dict[str, t.Any] | None = None,
-        *,
-        cwd: Path | None = None,
-        env: dict[str, str] | None = None,
-    ) -> TapRun:
-        n = next(counter)
-        config_path = tmp_path / f"config-{n}.json"
-        config_path.write_text(json.dumps(config))
-        args = [str(TAP_EXECUTABLE), "--config", str(config_path)]
-        if state is not None:
-            state_path = tmp_path / f"state-{n}.json"
-            state_path.write_text(json.dumps(state))
-            args += ["--state", str(state_path)]
-        completed = subprocess.run(
-            args,
-            capture_output=True,
-            text=True,
-            cwd=cwd or tmp_path,
-            env={**os.environ, **(env or {})},
-            timeout=120,
-        )
-        lines = [line for line in completed.stdout.splitlines() if line.strip()]
-        return TapRun(
-            returncode=completed.returncode,
-            messages=[json.loads(line) for line in lines],
-            stderr=completed.stderr,
-            stdout_lines=lines,
-        )
-
-    return run
+    return functools.partial(run_tap_cli, tmp_path)
 
 
 @pytest.fixture

@@ -2,43 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-import os
-import subprocess
-import sys
+import functools
 import typing as t
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ..postgres_server import PostgresServer
-
-TAP_EXECUTABLE = Path(sys.executable).with_name("tap-product-events")
-
-
-@dataclass
-class TapRun:
-    """What one run of `tap-product-events` printed."""
-
-    returncode: int
-    messages: list[dict[str, t.Any]]
-    stderr: str
-
-    def records(self, stream: str | None = None) -> list[dict[str, t.Any]]:
-        """The RECORD payloads, of one stream or all, in output order."""
-        return [
-            m["record"]
-            for m in self.messages
-            if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
-        ]
-
-    @property
-    def final_state(self) -> dict[str, t.Any]:
-        """The last STATE value."""
-        return [m["value"] for m in self.messages if m["type"] == "STATE"][-1]
+from ..tap.tap_runs import TapRun, run_tap_cli
 
 
 @pytest.fixture(scope="session")
@@ -66,24 +38,7 @@ def duckdb_url(tmp_path: Path) -> str:
 @pytest.fixture
 def run_tap(tmp_path: Path) -> t.Callable[..., TapRun]:
     """Run the console script with a config (and state); parse what it printed."""
-    counter = itertools.count()
-
-    def run(config: dict[str, t.Any], state: dict[str, t.Any] | None = None) -> TapRun:
-        n = next(counter)
-        config_path = tmp_path / f"config-{n}.json"
-        config_path.write_text(json.dumps(config))
-        args = [str(TAP_EXECUTABLE), "--config", str(config_path)]
-        if state is not None:
-            state_path = tmp_path / f"state-{n}.json"
-            state_path.write_text(json.dumps(state))
-            args += ["--state", str(state_path)]
-        completed = subprocess.run(
-            args, capture_output=True, text=True, cwd=tmp_path, env=dict(os.environ), timeout=120
-        )
-        lines = [line for line in completed.stdout.splitlines() if line.strip()]
-        return TapRun(completed.returncode, [json.loads(line) for line in lines], completed.stderr)
-
-    return run
+    return functools.partial(run_tap_cli, tmp_path)
 
 
 # Standard-suite tests that contradict docs/pipeline-contract.md, left out with the reason.
