@@ -17,6 +17,7 @@ Every value is written as a string; null writes "" which clears the property.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -201,6 +202,9 @@ class PropertyPlan:
     definitions: dict[str, PropertyDefinition]  # record field -> property
     key_field: str
     key_property: PropertyDefinition | None = None
+    # Enumeration options the SCHEMA declares (`enum`, or `x-options` for `;`-joined sets):
+    # created up front, so the CRM's picklists need no update as values first appear.
+    declared_options: dict[str, set[str]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_schema(
@@ -215,6 +219,7 @@ class PropertyPlan:
     ) -> PropertyPlan:
         """Plan every field of `schema` except the key field."""
         definitions: dict[str, PropertyDefinition] = {}
+        declared_options: dict[str, set[str]] = {}
         taken: dict[str, str] = {}
         if key_property is not None:
             taken[key_property.name] = key_field
@@ -233,7 +238,13 @@ class PropertyPlan:
                 continue
             taken[name] = field
             definitions[field] = definition_for(field, field_schema or {}, name, group)
-        return cls(definitions, key_field, key_property)
+            if definitions[field].type == "enumeration":
+                spec = field_schema or {}
+                declared = [*(spec.get("enum") or []), *(spec.get("x-options") or [])]
+                options = {v for v in declared if isinstance(v, str) and v}
+                if options:
+                    declared_options[name] = options
+        return cls(definitions, key_field, key_property, declared_options)
 
     def all_definitions(self) -> list[PropertyDefinition]:
         """Every property this stream writes, the key property first."""

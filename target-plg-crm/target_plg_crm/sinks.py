@@ -241,7 +241,7 @@ class _ObjectSink(_CRMStreamSink):
         return kept
 
     def _ensure_properties(self, pending: Sequence[_Pending]) -> None:
-        needed: dict[str, set[str]] = {}
+        needed: dict[str, set[str]] = {n: set(v) for n, v in self.plan.declared_options.items()}
         for item in pending:
             for name, values in self.plan.enumeration_values(item.properties).items():
                 needed.setdefault(name, set()).update(values)

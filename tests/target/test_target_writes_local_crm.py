@@ -524,3 +524,23 @@ def test_two_users_with_one_email_give_one_stable_contact_and_a_reported_duplica
     assert second.returncode == 0, second.stderr
     assert workspace.summary()["objects"]["contacts"]["updated"] == 0
     assert workspace.contacts()["dana@acme.com"]["plg_user_id"] == "u1"
+
+
+def test_picklists_get_every_option_the_schema_declares_before_values_appear(
+    workspace: LocalCRMWorkspace,
+) -> None:
+    contacts = schema("contacts")
+    properties = contacts["schema"]["properties"]
+    properties["lifecycle_stage"]["enum"] = ["engaged", "activated", "signed-up", None]
+    properties["segments"]["x-options"] = ["power-users", "dormant"]
+    result = workspace.run([contacts, contact("u1", "ann@acme.com", lifecycle_stage="engaged")])
+
+    assert result.returncode == 0, result.stderr
+    defined = workspace.properties("contacts")
+    assert sorted(defined["plg_lifecycle_stage"]["options"]) == [
+        "activated",
+        "engaged",
+        "signed-up",
+    ]
+    assert sorted(defined["plg_segments"]["options"]) == ["dormant", "power-users"]
+    assert workspace.contacts()["ann@acme.com"]["plg_lifecycle_stage"] == "engaged"

@@ -214,3 +214,29 @@ def test_config_error_stops_the_cli_at_start_up(run_transform):
     out = run_transform([], {"segments": [{"name": "x", "when": "nope = 1"}]}, check=False)
     assert out.returncode != 0
     assert "segments[0].when: unknown field(s) ['nope']" in out.log
+
+
+def test_schemas_declare_each_streams_possible_stages_and_segments(run_transform):
+    config = {
+        "segments": [
+            {"name": "power", "when": "engagement_score >= 90"},
+            {"name": "big", "when": "total_users >= 2", "applies_to": "account"},
+        ],
+        "lifecycle": [
+            {"stage": "active", "when": "active_days >= 2"},
+            {"stage": "new", "when": "true"},
+            {"stage": "customer", "when": "true", "applies_to": "account"},
+        ],
+    }
+    out = run_transform([track("t1", "u1", "Create", "2026-03-01T10:00:00Z", "a1")], config)
+
+    schemas = {
+        m["stream"]: m["schema"]["properties"] for m in out.messages if m["type"] == "SCHEMA"
+    }
+    assert schemas["contacts"]["lifecycle_stage"]["enum"] == ["active", "new", None]
+    assert schemas["contacts"]["segments"]["x-options"] == ["power"]
+    assert schemas["companies"]["lifecycle_stage"]["enum"] == ["customer", None]
+    assert schemas["companies"]["segments"]["x-options"] == ["big"]
+    assert "enum" not in schemas["associations"]["lifecycle_stage"]
+    assert schemas["associations"]["segments"]["x-options"] == []
+    assert out.by_key("contacts")["u1"]["lifecycle_stage"] == "new"

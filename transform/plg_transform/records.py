@@ -188,8 +188,14 @@ def schema(snap: Snapshot, kind: str, metrics: dict[str, list[str]]) -> dict:
         props["is_pql"] = {"type": "boolean"}
     if kind == "account":
         props["is_pqa"] = {"type": "boolean"}
-    props["segments"] = {"type": "string"}
+    # The possible values, so a CRM target can create its picklists with every option
+    # up front: `enum` for the stage, the annotation `x-options` for the `;`-joined set.
+    segments = [r.name for r in snap.settings.segments if r.applies_to == kind]
+    stages = list(dict.fromkeys(r.name for r in snap.settings.lifecycle if r.applies_to == kind))
+    props["segments"] = {"type": "string", "x-options": segments}
     props["lifecycle_stage"] = {"type": ["string", "null"]}
+    if stages:
+        props["lifecycle_stage"]["enum"] = [*stages, None]
     return {"type": "object", "properties": props}
 
 
