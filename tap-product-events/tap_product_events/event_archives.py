@@ -142,6 +142,17 @@ class _FileReader:
     def _unreadable(self, reason: str) -> None:
         self.report.report_file(self.path, reason)
 
+    def _cannot_read(self, exc: OSError) -> None:
+        self._unreadable(f"cannot read the file ({exc.strerror or exc})")
+
+    def _stat(self) -> os.stat_result | None:
+        """The file's size, times and inode; None (reported) when it cannot be read."""
+        try:
+            return os.stat(self.path)
+        except OSError as exc:
+            self._cannot_read(exc)
+            return None
+
     def _take_lines(
         self,
         lines: t.Iterable[bytes],
@@ -208,10 +219,8 @@ class _PlainReader(_FileReader):
     def read(
         self, accept: Accept, watermark: ArrivalWatermark, start_filter: StartDateFilter | None
     ) -> tuple[dict[str, t.Any], int | None] | None:
-        try:
-            stat = os.stat(self.path)
-        except OSError as exc:
-            self._unreadable(f"cannot read the file ({exc.strerror or exc})")
+        stat = self._stat()
+        if stat is None:
             return None
         offset, lines_before = 0, 0
         if self.previous and "offset" in self.previous:
@@ -237,7 +246,7 @@ class _PlainReader(_FileReader):
             self._unreadable(f"reading failed {exc}")
             return None
         except OSError as exc:
-            self._unreadable(f"cannot read the file ({exc.strerror or exc})")
+            self._cannot_read(exc)
             return None
         if unfinished:
             self.logger.info(
@@ -253,10 +262,8 @@ class _GzipReader(_FileReader):
     def read(
         self, accept: Accept, watermark: ArrivalWatermark, start_filter: StartDateFilter | None
     ) -> tuple[dict[str, t.Any], int | None] | None:
-        try:
-            stat = os.stat(self.path)
-        except OSError as exc:
-            self._unreadable(f"cannot read the file ({exc.strerror or exc})")
+        stat = self._stat()
+        if stat is None:
             return None
         mark = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         if self.previous and all(self.previous.get(k) == v for k, v in mark.items()):
@@ -274,7 +281,7 @@ class _GzipReader(_FileReader):
             self._unreadable(f"gzip data is damaged or cut {exc}")
             return None
         except OSError as exc:
-            self._unreadable(f"cannot read the file ({exc.strerror or exc})")
+            self._cannot_read(exc)
             return None
         if unfinished:
             # A finished gzip file has no "line still being written": this one is cut.

@@ -84,6 +84,20 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _batch_answer(
+    results: list[Any], errors: list[Any], complete: int, *, timed: bool = True
+) -> tuple[int, dict[str, Any]]:
+    """A batch endpoint's answer: `complete` when every input went through, else 207."""
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results}
+    if timed:
+        now = _now()
+        answer.update(startedAt=now, completedAt=now)
+    if errors:
+        answer.update(errors=errors, numErrors=len(errors))
+        return 207, answer
+    return complete, answer
+
+
 def _property(name: str, type_: str, field_type: str, group: str, **extra: Any) -> dict[str, Any]:
     return {
         "name": name,
@@ -422,14 +436,7 @@ class HubSpotEmulator:
             )
             known[item["name"]] = definition
             results.append(definition)
-        if errors:
-            return 207, {
-                "status": "COMPLETE",
-                "results": results,
-                "errors": errors,
-                "numErrors": len(errors),
-            }
-        return 201, {"status": "COMPLETE", "results": results}
+        return _batch_answer(results, errors, 201, timed=False)
 
     def _property_problem(self, object_type: str, item: Any) -> str | None:
         if not isinstance(item, dict):
@@ -543,18 +550,7 @@ class HubSpotEmulator:
                 continue
             results.append(self._write(object_type, item["idProperty"], key, item["properties"]))
         random.shuffle(results)  # HubSpot promises no order
-        now = _now()
-        answer: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": now,
-            "completedAt": now,
-        }
-        if errors:
-            answer["errors"] = errors
-            answer["numErrors"] = len(errors)
-            return 207, answer
-        return 200, answer
+        return _batch_answer(results, errors, 200)
 
     def _input_problem(
         self, object_type: str, item: dict[str, Any], known: dict[str, dict[str, Any]]
@@ -721,18 +717,7 @@ class HubSpotEmulator:
                     "labels": sorted(names[t] for t in current if names[t]),
                 }
             )
-        now = _now()
-        answer: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": now,
-            "completedAt": now,
-        }
-        if errors:
-            answer["errors"] = errors
-            answer["numErrors"] = len(errors)
-            return 207, answer
-        return 201, answer
+        return _batch_answer(results, errors, 201)
 
     def archive_labels(self, body: Any) -> tuple[int, Any]:
         for _item, contact_id, company_id, types, problem in self._association_inputs(body):
