@@ -11,9 +11,9 @@ test: setup lint
 	.venv/bin/python -m pytest -n 2 -q tests
 
 lint: setup
-	.venv/bin/ruff check tap-product-events transform target-plg-crm tests demo scripts
-	.venv/bin/ruff format --check tap-product-events transform target-plg-crm tests demo scripts
-	.venv/bin/mypy tap-product-events/tap_product_events transform/plg_transform target-plg-crm/target_plg_crm
+	.venv/bin/ruff check plg-settings tap-product-events transform target-plg-crm tests demo scripts
+	.venv/bin/ruff format --check plg-settings tap-product-events transform target-plg-crm tests demo scripts
+	.venv/bin/mypy plg-settings/plg_settings tap-product-events/tap_product_events transform/plg_transform target-plg-crm/target_plg_crm
 
 docs: setup
 	.venv/bin/python scripts/update_readme_settings.py

@@ -1,0 +1,158 @@
+"""A plugin's config checked against its singer-sdk schema, each problem worded for a person.
+
+The SDK's validator already knows types, bounds, enums and unknown keys; its messages
+("Additional properties are not allowed ('evnets' was unexpected) in config['events']")
+are written for developers. These say which setting, what is wrong and, for a typo, the
+name that was probably meant, and never repeat the value of a secret setting.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from collections.abc import Iterator, Mapping
+
+from jsonschema import ValidationError
+from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
+
+from plg_settings.problems import did_you_mean, nearest, setting_path
+
+_Validator = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)
+
+_TYPE_WORDS = {
+    "object": "an object (a mapping in meltano.yml, JSON text in an environment variable)",
+    "array": "a list (in meltano.yml, or JSON text in an environment variable)",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
+}
+
+
+def without_nulls(config: Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The config with settings set to null dropped at every level: null means "unset",
+    so the setting takes its default instead of failing its type."""
+    return {
+        key: without_nulls(value) if isinstance(value, Mapping) else value
+        for key, value in config.items()
+        if value is not None
+    }
+
+
+def settings_problems(schema: Mapping[str, t.Any], config: dict[str, t.Any]) -> list[str]:
+    """Validate `config` in place against `schema`, filling defaults as the SDK does.
+
+    Returns one line per problem, e.g. `` `events.evnets`: unknown setting; did you mean
+    `events`? `` or `` `window_days`: must be at least 1, got 0 ``; empty when valid.
+    """
+    validator = _Validator(dict(schema))
+    lines: list[str] = []
+    for error in sorted(validator.iter_errors(config), key=_error_order):
+        for line in _describe(error):
+            if line not in lines:
+                lines.append(line)
+    return lines
+
+
+def _error_order(error: ValidationError) -> tuple[int, str]:
+    return (len(error.absolute_path), setting_path(error.absolute_path))
+
+
+def _describe(error: ValidationError) -> Iterator[str]:
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    secret = _is_secret(error)
+    keyword = error.validator
+    if keyword in ("anyOf", "oneOf") and error.context:
+        yield from _describe(_closest(error.context))
+        return
+    if keyword == "additionalProperties":
+        known = list(schema.get("properties", {}))
+        given = error.instance if isinstance(error.instance, Mapping) else {}
+        extra = sorted(set(given) - set(known))
+        for key in extra:
+            yield f"`{setting_path([*path, key])}`: unknown setting{did_you_mean(key, known)}"
+        return
+    if keyword == "required":
+        for key in _missing(error):
+            yield f"`{setting_path([*path, key])}`: required, but not set"
+        return
+    name = f"`{setting_path(path)}`"
+    shown = "a secret value" if secret else _shown(error.instance)
+    if keyword == "type":
+        wanted = error.validator_value
+        kinds = [wanted] if isinstance(wanted, str) else [k for k in wanted if k != "null"]
+        words = " or ".join(_TYPE_WORDS.get(kind, kind) for kind in kinds)
+        hint = ""
+        if isinstance(error.instance, str) and {"object", "array"} & set(kinds):
+            hint = " (a string cannot stand for it: write the value itself, not text)"
+        yield f"{name}: expected {words}, got {shown}{hint}"
+    elif keyword == "enum":
+        options = [str(option) for option in error.validator_value if option is not None]
+        guess = nearest(str(error.instance), options) if not secret else None
+        suffix = f"; did you mean `{guess}`?" if guess else ""
+        yield f"{name}: {shown} is not one of {', '.join(options)}{suffix}"
+    elif keyword == "const":
+        yield f"{name}: must be {error.validator_value!r}, got {shown}"
+    elif keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        bound = {
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "maximum": "at most",
+            "exclusiveMaximum": "less than",
+        }[keyword]
+        yield f"{name}: must be {bound} {error.validator_value}, got {shown}"
+    elif keyword == "minItems":
+        count = error.validator_value
+        yield f"{name}: needs at least {count} item{'s' if count != 1 else ''}, got {shown}"
+    elif keyword == "maxItems":
+        yield f"{name}: at most {error.validator_value} items, got {len(error.instance)}"
+    elif keyword == "minLength":
+        yield (
+            f"{name}: must not be empty"
+            if error.validator_value == 1
+            else (f"{name}: at least {error.validator_value} characters")
+        )
+    elif keyword == "maxLength":
+        yield f"{name}: at most {error.validator_value} characters"
+    elif keyword == "pattern":
+        yield f"{name}: {shown} does not match the pattern {error.validator_value}"
+    elif keyword == "uniqueItems":
+        yield f"{name}: has duplicate items"
+    elif keyword == "format":
+        yield f"{name}: {shown} is not a valid {error.validator_value}"
+    elif keyword == "minProperties":
+        yield f"{name}: must not be empty"
+    else:
+        detail = "invalid value" if secret else error.message
+        yield f"{name}: {detail}"
+
+
+def _closest(errors: list[ValidationError]) -> ValidationError:
+    """Of the branches of an anyOf/oneOf, the one the value came nearest to matching."""
+    typed = [error for error in errors if error.validator != "type"]
+    pool = typed or errors
+    return max(pool, key=lambda error: len(error.absolute_path))
+
+
+def _missing(error: ValidationError) -> list[str]:
+    if not isinstance(error.instance, Mapping):
+        return []
+    return [key for key in error.validator_value if key not in error.instance]
+
+
+def _is_secret(error: ValidationError) -> bool:
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    return bool(schema.get("secret") or schema.get("writeOnly"))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return json.dumps(text)
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return f"a list of {len(value)}" if value else "an empty list"
+    return json.dumps(value)
