@@ -22,9 +22,11 @@ class StrictSettingsPlugin:
     config_jsonschema: t.ClassVar[dict]
     _config: dict
 
-    @classmethod
-    def append_builtin_config(cls, config_jsonschema: dict) -> None:  # pragma: no cover
-        raise NotImplementedError  # provided by the SDK's PluginBase
+    if t.TYPE_CHECKING:
+        # Provided by the SDK's PluginBase, which follows this mixin in the MRO: a body
+        # here would shadow the SDK's own (and fail --about and every start-up).
+        @classmethod
+        def append_builtin_config(cls, config_jsonschema: dict) -> None: ...
 
     def check_settings(self, config: t.Mapping[str, t.Any], problems: SettingProblems) -> None:
         """Plugin-specific checks beyond the schema; add each problem to `problems`."""
