@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from plg_transform.config import parse_settings
-from plg_transform.fields import check_trait_names
-from plg_transform.rules import check_rules
+from plg_transform.mapper import PLGTransform
 from singer_sdk.exceptions import ConfigValidationError
 
 from .conftest import record, track
@@ -173,20 +171,18 @@ def test_champion_ties_go_to_higher_raw_then_smaller_user_id(run_transform):
 
 def _errors(config: dict) -> list[str]:
     with pytest.raises(ConfigValidationError) as info:
-        settings = parse_settings(config)
-        check_trait_names(settings)
-        check_rules(settings)
+        PLGTransform(config=config)
     return info.value.errors
 
 
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        ({"events": {"Run": {"weight": -1}}}, "events['Run'].weight: must be a number >= 0"),
-        ({"events": {"Run": {"weight": 1, "colour": "x"}}}, "events['Run']: unknown key"),
+        ({"events": {"Run": {"weight": -1}}}, "`events.Run.weight`: must be at least 0, got -1"),
+        ({"events": {"Run": {"weight": 1, "colour": "x"}}}, "`events.Run.colour`: unknown setting"),
         (
             {"segments": [{"name": "a", "when": "true"}, {"name": "a", "when": "true"}]},
-            "segments[1].name: duplicate segment name",
+            "`segments[1].name`: duplicate segment name",
         ),
         (
             {
@@ -196,14 +192,14 @@ def _errors(config: dict) -> list[str]:
                     {"name": "c", "when": "engagement_score >= AND 1"},
                 ]
             },
-            "segments[2].when: does not parse",
+            "`segments[2].when`: does not parse",
         ),
-        ({"pql": "unknown_field > 3"}, "pql: unknown field(s) ['unknown_field']"),
+        ({"pql": "unknown_field > 3"}, "`pql`: unknown field(s) ['unknown_field']"),
         ({"pql": "is_pql"}, "cannot be read by rules"),
-        ({"pqa": "engagement_score + 1"}, "pqa: must be a boolean expression"),
-        ({"user_traits": ["email"]}, "user_traits[0]: 'email' collides"),
-        ({"daily_cap": -1}, "daily_cap: must be an integer >= 0"),
-        ({"score_reference": {"user": 0}}, "score_reference.user: must be a number > 0"),
+        ({"pqa": "engagement_score + 1"}, "`pqa`: must be a boolean expression"),
+        ({"user_traits": ["email"]}, "`user_traits[0]`: 'email' collides"),
+        ({"daily_cap": -1}, "`daily_cap`: must be at least 0, got -1"),
+        ({"score_reference": {"user": 0}}, "`score_reference.user`: must be more than 0, got 0"),
     ],
 )
 def test_config_errors_name_the_setting(config, expected):
@@ -213,7 +209,7 @@ def test_config_errors_name_the_setting(config, expected):
 def test_config_error_stops_the_cli_at_start_up(run_transform):
     out = run_transform([], {"segments": [{"name": "x", "when": "nope = 1"}]}, check=False)
     assert out.returncode != 0
-    assert "segments[0].when: unknown field(s) ['nope']" in out.log
+    assert "`segments[0].when`: unknown field(s) ['nope']" in out.log
 
 
 def test_schemas_declare_each_streams_possible_stages_and_segments(run_transform):

@@ -1,7 +1,7 @@
 """The bulk ingest path stores exactly what the Python reading of a record gives.
 
-Raw RECORD lines are read by DuckDB SQL (messages.fast_rows_sql); records it cannot read
-exactly go to messages.MessageRows. These tests send awkward records through the real
+Raw RECORD lines are read by DuckDB SQL (message_rows.fast_rows_sql); records it cannot read
+exactly go to message_rows.MessageRows. These tests send awkward records through the real
 CLI and compare the store's rows with MessageRows on the same records.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from plg_transform import ingest, reader
+from plg_transform import singer_input, store_staging
 from plg_transform.bad_input import BadInput
 from plg_transform.mapper import PLGTransform
-from plg_transform.messages import FAST_INSTANT, MessageRows
+from plg_transform.message_rows import FAST_INSTANT, MessageRows
 from plg_transform.timestamps import parse_instant
 
 from .conftest import record, state, track
@@ -225,8 +225,8 @@ def test_block_and_chunk_boundaries_do_not_change_the_result(tmp_path, capsys, m
             )
     lines.append(state({"bookmarks": {"a": 2}}))
     whole = _run_in_process(lines, tmp_path / "a.duckdb", capsys)
-    monkeypatch.setattr(reader, "BLOCK_BYTES", 97)  # lines split across many reads
-    monkeypatch.setattr(ingest, "CHUNK_BYTES", 1500)  # many DuckDB chunks
+    monkeypatch.setattr(singer_input, "BLOCK_BYTES", 97)  # lines split across many reads
+    monkeypatch.setattr(store_staging, "CHUNK_BYTES", 1500)  # many DuckDB chunks
     pieces = _run_in_process(lines, tmp_path / "b.duckdb", capsys)
     records = [m for m in whole if m["type"] == "RECORD"]
     assert records and records == [m for m in pieces if m["type"] == "RECORD"]

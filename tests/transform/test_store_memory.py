@@ -85,9 +85,9 @@ def test_the_store_opens_duckdb_with_the_memory_limit(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("lots", "store_memory_limit: must be a size such as 512MB or 2GB"),
-        ("80%", "store_memory_limit: must be a size such as 512MB or 2GB"),
-        ("64MB", "store_memory_limit: must be at least 128MB, got '64MB'"),
+        ("lots", '`store_memory_limit`: "lots" does not match the pattern'),
+        ("80%", '`store_memory_limit`: "80%" does not match the pattern'),
+        ("64MB", "`store_memory_limit`: must be at least 128MB, got '64MB'"),
     ],
 )
 def test_a_bad_memory_limit_stops_before_reading_input_naming_the_setting(

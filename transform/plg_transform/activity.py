@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plg_transform.fields import KEYS
-from plg_transform.population import Snapshot
+from plg_transform.output_fields import KEYS
+from plg_transform.snapshot import Snapshot
 from plg_transform.sql_text import literal
 
 

@@ -6,8 +6,8 @@ gives the same doubles as Python's `**` (both use the C library's pow).
 
 from __future__ import annotations
 
-from plg_transform.fields import KEYS
-from plg_transform.population import Snapshot
+from plg_transform.output_fields import KEYS
+from plg_transform.snapshot import Snapshot
 
 SCORE_MACRO = """
 CREATE OR REPLACE TEMP MACRO plg_score(r, ref) AS

@@ -10,36 +10,32 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import singer_sdk.singerlib as singer
+from plg_settings import SettingProblems, StrictSettingsPlugin
 from singer_sdk import InlineMapper
-from singer_sdk.exceptions import ConfigValidationError
 
 from plg_transform.activity import build_activity
 from plg_transform.bad_input import BadInput
-from plg_transform.batches import batch_files
-from plg_transform.config import CONFIG_JSONSCHEMA, parse_settings
+from plg_transform.batch_files import batch_files
 from plg_transform.engagement import build_engagement
-from plg_transform.fields import KEYS, OUTPUT_ORDER, STREAMS, check_trait_names
-from plg_transform.ingest import Ingest
-from plg_transform.messages import INPUT_STREAMS, MessageRows
-from plg_transform.population import (
-    Snapshot,
-    build_metrics,
-    build_population,
-    build_traits,
-    invalid_emails,
-)
-from plg_transform.reader import FastSingerReader
-from plg_transform.records import build_records, record_lines, schema
-from plg_transform.rollups import ROLLUP_STREAM, RollupRows
-from plg_transform.rules import check_rules, report_rule_failures
+from plg_transform.message_rows import INPUT_STREAMS, MessageRows
+from plg_transform.output_fields import KEYS, OUTPUT_ORDER, STREAMS
+from plg_transform.output_records import build_records, record_lines, schema
+from plg_transform.population import build_metrics, build_population, build_traits, invalid_emails
+from plg_transform.rollup_rows import ROLLUP_STREAM, RollupRows
+from plg_transform.rules import report_rule_failures
+from plg_transform.setting_checks import check_settings
+from plg_transform.settings import CONFIG_JSONSCHEMA, Settings
+from plg_transform.singer_input import FastSingerReader
+from plg_transform.snapshot import Snapshot
 from plg_transform.store import Store
+from plg_transform.store_staging import StoreStaging
 from plg_transform.timestamps import DAY_US
 
 STATE_KEY = "plg_transform"  # our key in the pipeline's STATE: {"store_id": ...}
 _ONE_US = timedelta(microseconds=1)
 
 
-class PLGTransform(InlineMapper):
+class PLGTransform(StrictSettingsPlugin, InlineMapper):
     """Scores users, accounts and memberships from Segment-spec events."""
 
     name = "plg-transform"
@@ -47,29 +43,31 @@ class PLGTransform(InlineMapper):
     message_reader_class = FastSingerReader
 
     def __init__(self, **kwargs: t.Any) -> None:
-        """Parse and check the settings; open the store lazily on the first message."""
-        super().__init__(**kwargs)
-        self.settings = parse_settings(self.config)
-        check_trait_names(self.settings)
-        check_rules(self.settings)
+        """Read the validated settings; open the store lazily on the first message."""
+        super().__init__(**kwargs)  # refuses a bad config (check_settings included)
+        self.settings = Settings.from_config(self.config)
         now = datetime.now(UTC)
         self.run_started_us = (now - datetime(1970, 1, 1, tzinfo=UTC)) // _ONE_US
         self.as_of_us = self.settings.as_of_us or self.run_started_us
         self.bad = BadInput(strict=self.settings.strict)
         self.rows = MessageRows(self.settings.account_id_paths, self.bad, self.run_started_us)
-        self.ingest = Ingest(
+        self.staging = StoreStaging(
             lambda: self.store,
             self.rows,
             self.settings.account_id_paths,
             self.run_started_us + DAY_US,
         )
         if isinstance(self.message_reader, FastSingerReader):
-            self.message_reader.take_raw_records(INPUT_STREAMS, self.ingest.add_lines)
+            self.message_reader.take_raw_records(INPUT_STREAMS, self.staging.add_lines)
         self._input_started = time.perf_counter()
         self.rollups = RollupRows(self.bad, lambda: self.store.con)  # daily_rollups stream
         self.unknown_streams: dict[str, int] = {}
         self.latest_state: dict | None = None
         self._store: Store | None = None
+
+    def check_settings(self, config: t.Mapping[str, t.Any], problems: SettingProblems) -> None:
+        """What the schema cannot say: rules compile, names do not clash (setting_checks)."""
+        check_settings(config, problems)
 
     @property
     def store(self) -> Store:
@@ -80,14 +78,14 @@ class PLGTransform(InlineMapper):
             remembered = store.get_meta("account_id_paths")
             if remembered is not None and remembered != paths and store.has_history():
                 store.close()
-                raise ConfigValidationError(
-                    "Invalid plg-transform settings",
-                    errors=[
-                        f"account_id_paths: changed from {remembered} to {paths} since the store "
-                        f"{self.settings.store_path} was built; delete it and run "
-                        "`meltano run --full-refresh ...` to rebuild it"
-                    ],
+                problems = SettingProblems(self.name)
+                problems.add(
+                    "account_id_paths",
+                    f"changed from {remembered} to {paths} since the store "
+                    f"{self.settings.store_path} was built; delete it and run "
+                    "`meltano run --full-refresh ...` to rebuild it",
                 )
+                problems.raise_if_any()
             store.set_meta("account_id_paths", paths)
             self._store = store
         return self._store
@@ -102,8 +100,8 @@ class PLGTransform(InlineMapper):
         """Buffer a record of an input stream; count records of unknown streams."""
         stream = message_dict.get("stream")
         if stream in INPUT_STREAMS:
-            self.ingest.add_message(message_dict)
-        elif stream == ROLLUP_STREAM:  # roll-ups: loaded and merged by rollups.py
+            self.staging.add_message(message_dict)
+        elif stream == ROLLUP_STREAM:  # roll-ups: loaded and merged by rollup_rows.py
             self.rollups.add(message_dict.get("record"))
         else:
             name = str(stream)
@@ -141,14 +139,14 @@ class PLGTransform(InlineMapper):
         """Read the JSONL or Parquet files of a BATCH message straight into the store."""
         for batch in batch_files(message_dict):
             if batch.stream in INPUT_STREAMS:
-                count = self.ingest.add_batch_file(batch)
+                count = self.staging.add_batch_file(batch)
             elif batch.stream == ROLLUP_STREAM:
-                records = self.ingest.batch_records(batch)
+                records = self.staging.batch_records(batch)
                 for record in records:
                     self.rollups.add(record)
                 count = len(records)
             else:
-                count = self.ingest.count_batch_file(batch)
+                count = self.staging.count_batch_file(batch)
                 self.unknown_streams[batch.stream] = (
                     self.unknown_streams.get(batch.stream, 0) + count
                 )
@@ -158,7 +156,7 @@ class PLGTransform(InlineMapper):
         return ()
 
     def _flush(self) -> None:
-        self.ingest.flush()
+        self.staging.flush()
 
     # End of input: merge, compute, emit.
 
@@ -169,9 +167,9 @@ class PLGTransform(InlineMapper):
         read_s = time.perf_counter() - self._input_started
         self.logger.info(
             "read and staged %d input records in %.2f s (%.0f records/s, peak RSS %.0f MB)",
-            self.ingest.next_seq,
+            self.staging.next_seq,
             read_s,
-            self.ingest.next_seq / read_s if read_s > 0 else 0.0,
+            self.staging.next_seq / read_s if read_s > 0 else 0.0,
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         )
         store = self.store

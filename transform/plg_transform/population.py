@@ -5,52 +5,10 @@ Each function creates TEMP tables in the store's connection; later families read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
-
-import duckdb
-
-from plg_transform.config import Settings
-from plg_transform.rollups import build_rollup_events, create_rollup_table, raw_tracks_kept
+from plg_transform.rollup_events import build_rollup_events, raw_tracks_kept
+from plg_transform.rollup_rows import create_rollup_table
+from plg_transform.snapshot import Snapshot
 from plg_transform.sql_text import ident, literal, string_list
-from plg_transform.timestamps import instant_from_micros
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The parameters of one computation as of T."""
-
-    con: duckdb.DuckDBPyConnection
-    settings: Settings
-    as_of_us: int
-
-    @property
-    def as_of_sql(self) -> str:
-        """T as a SQL TIMESTAMP expression."""
-        return f"make_timestamp({int(self.as_of_us)})"
-
-    @property
-    def day(self) -> date:
-        """D, the UTC date of T."""
-        return instant_from_micros(self.as_of_us).date()
-
-    @property
-    def current_start(self) -> str:
-        """First date of the current window, as SQL."""
-        return f"DATE '{self.day - timedelta(days=self.settings.window_days - 1)}'"
-
-    @property
-    def previous_start(self) -> str:
-        """First date of the previous window, as SQL."""
-        return f"DATE '{self.day - timedelta(days=2 * self.settings.window_days - 1)}'"
-
-    def run(self, sql: str) -> None:
-        """Execute a statement whose result is not needed."""
-        self.con.execute(sql)
-
-    def rows(self, sql: str) -> list[tuple]:
-        """Execute a query and fetch every row."""
-        return self.con.execute(sql).fetchall()
 
 
 def build_population(snap: Snapshot) -> None:

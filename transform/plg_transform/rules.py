@@ -15,11 +15,13 @@ import typing as t
 from dataclasses import dataclass
 
 import duckdb
-from singer_sdk.exceptions import ConfigValidationError
 
-from plg_transform.config import Rule, Settings
-from plg_transform.fields import KEYS, RULE_OUTPUTS, STREAMS, computed_fields, passthrough_traits
-from plg_transform.population import Snapshot
+from plg_transform.output_fields import (
+    KEYS,
+    STREAMS,
+)
+from plg_transform.settings import Rule, Settings
+from plg_transform.snapshot import Snapshot
 from plg_transform.sql_text import ident, literal
 
 
@@ -51,64 +53,6 @@ def referenced_fields(con: duckdb.DuckDBPyConnection, rule: Rule) -> set[str]:
     found: set[str] = set()
     _column_refs(tree["statements"][0], found)
     return found
-
-
-def _empty_context(settings: Settings, kind: str, metrics: set[str]) -> str:
-    cols = [f"CAST(NULL AS {f.sql_type}) AS {ident(f.name)}" for f in computed_fields(kind)]
-    cols += [f"NULL AS {ident(name)}" for name in passthrough_traits(settings, kind)]
-    cols += [f"NULL AS {ident(name)}" for name in sorted(metrics)]
-    return "SELECT " + ", ".join(cols) + " FROM range(0)"
-
-
-def check_rules(settings: Settings) -> None:
-    """Compile every rule against the real output columns of its kind.
-
-    Raises:
-        ConfigValidationError: naming each rule that does not compile or reads an
-            unknown field.
-    """
-    errors: list[str] = []
-    con = duckdb.connect()
-    try:
-        for rule in settings.rules():
-            kind = rule.applies_to
-            known = {f.name for f in computed_fields(kind)} | set(
-                passthrough_traits(settings, kind)
-            )
-            try:
-                names = referenced_fields(con, rule)
-            except (ValueError, duckdb.Error) as exc:
-                errors.append(f"{rule.setting}: does not parse: {exc}")
-                continue
-            bad = sorted(n for n in names if n not in known and not n.startswith("metric_"))
-            if bad:
-                outputs = [n for n in bad if n in RULE_OUTPUTS[kind]]
-                hint = (
-                    f" (rule outputs {outputs} cannot be read by rules)"
-                    if outputs
-                    else f"; {kind} fields are: {', '.join(sorted(known))}"
-                )
-                errors.append(f"{rule.setting}: unknown field(s) {bad}{hint}")
-                continue
-            metrics = {n for n in names if n.startswith("metric_")}
-            context = _empty_context(settings, kind, metrics)
-            try:
-                described = con.execute(
-                    f"DESCRIBE SELECT ({rule.when}) AS r FROM ({context})"
-                ).fetchall()
-                con.execute(
-                    f"SELECT first_seen_at, coalesce(({rule.when}), false) FROM ({context})"
-                ).fetchall()
-            except duckdb.Error as exc:
-                errors.append(f"{rule.setting}: does not compile in DuckDB: {exc}")
-                continue
-            result_type = str(described[0][1])
-            if result_type not in ("BOOLEAN", '"NULL"', "NULL"):
-                errors.append(f"{rule.setting}: must be a boolean expression, got {result_type}")
-    finally:
-        con.close()
-    if errors:
-        raise ConfigValidationError("Invalid plg-transform settings", errors=errors)
 
 
 # The SQL type a JSON value is read as in rules, by its own JSON type.

@@ -21,8 +21,6 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from plg_transform.config import DEFAULT_STORE_MEMORY_LIMIT
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS messages (
@@ -117,7 +115,7 @@ class StoreLostError(Exception):
 class Store:
     """A DuckDB file holding everything later runs need."""
 
-    def __init__(self, path: Path, memory_limit: str = DEFAULT_STORE_MEMORY_LIMIT) -> None:
+    def __init__(self, path: Path, memory_limit: str) -> None:
         self.path = path
         self.memory_limit = memory_limit
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +183,7 @@ class Store:
         return self._chunk_dir / name
 
     def stage_fast_rows(self, rows_sql: str, params: dict) -> tuple[int, list[tuple]]:
-        """Stage the `fast` rows of `rows_sql` (see messages.fast_rows_sql).
+        """Stage the `fast` rows of `rows_sql` (see message_rows.fast_rows_sql).
 
         Returns the number of rows read and (seq, record) of the rows left to Python.
         """

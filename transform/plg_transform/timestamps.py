@@ -1,4 +1,4 @@
-"""ISO 8601 instants as UTC epoch microseconds, and the output timestamp format."""
+"""ISO 8601 instants as UTC epoch microseconds, the time unit of the store."""
 
 from __future__ import annotations
 
@@ -32,11 +32,3 @@ def parse_instant(value: object) -> int | None:
 def instant_from_micros(micros: int) -> datetime:
     """The aware UTC datetime of epoch microseconds."""
     return _EPOCH + timedelta(microseconds=micros)
-
-
-def format_instant(micros: int) -> str:
-    """Format as the pipeline contract says: `2026-03-01T12:30:05Z`, fraction only if any."""
-    moment = instant_from_micros(micros)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,7 +7,7 @@ bulk, written the way taps write it (`{"type":"RECORD","stream":"tracks",...` or
 line is parsed with orjson and dispatched like the SDK does, so SCHEMA, STATE,
 ACTIVATE_VERSION and BATCH keep their meaning and a malformed line raises
 InvalidInputLine (a raw RECORD line that turns out malformed is named when its block is
-loaded, see ingest.py).
+loaded, see store_staging.py).
 """
 
 from __future__ import annotations

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from singer_sdk.exceptions import ConfigValidationError
-
-from plg_transform.config import Settings
+from plg_transform.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -90,27 +88,3 @@ def passthrough_traits(settings: Settings, kind: str) -> tuple[str, ...]:
     if kind == "account":
         return settings.account_traits
     return settings.membership_traits
-
-
-def check_trait_names(settings: Settings) -> None:
-    """Trait names must not collide with computed fields or metric_* fields."""
-    errors = []
-    for kind, key in (
-        ("user", "user_traits"),
-        ("account", "account_traits"),
-        ("membership", "membership_traits"),
-    ):
-        taken = {f.name for f in computed_fields(kind)} | set(RULE_OUTPUTS[kind])
-        for i, name in enumerate(passthrough_traits(settings, kind)):
-            if name in taken:
-                errors.append(f"{key}[{i}]: {name!r} collides with the computed field {name!r}")
-            elif name.startswith("metric_"):
-                errors.append(f"{key}[{i}]: {name!r} collides with backend metric fields")
-    for i, name in enumerate(settings.account_traits):
-        if name in settings.membership_traits:
-            errors.append(
-                f"account_traits[{i}]: {name!r} is listed in membership_traits, so it is a "
-                "membership trait, never an account trait"
-            )
-    if errors:
-        raise ConfigValidationError("Invalid plg-transform settings", errors=errors)

@@ -1,16 +1,9 @@
-"""Daily roll-ups: per-day recounts of track events that stand in for the raw events.
+"""Daily roll-ups in: `daily_rollups` records read, staged and merged into the store.
 
 A `daily_rollups` record (docs/pipeline-contract.md) is a complete recount of one key
 (userId, anonymousId, accountId, event, day): the latest delivered roll-up of a key
-replaces earlier ones, and raw track/page/screen messages of that key no longer count.
-Roll-ups are kept in the store's `rollups` table; at compute time they become
-
-- `ru_day`: per roll-up row, the (stitched) user, account, event, day, count and first and
-  last event time that count as of T (a row whose last event is after T counts only its
-  listed `first_events` up to T);
-- `ru_first`: the listed first events (time, messageId) up to T, for activation
-  milestones (the count-th occurrence is exact while count <= the tap's
-  `rollup_first_events`).
+replaces earlier ones (`RollupRows.merge`), and raw track/page/screen messages of that
+key no longer count (`rollup_events.py` reads them as of T).
 """
 
 from __future__ import annotations
@@ -25,12 +18,9 @@ import duckdb
 import orjson
 
 from plg_transform.bad_input import BadInput
-from plg_transform.messages import as_id
+from plg_transform.message_rows import as_id
 from plg_transform.store import object_bytes
 from plg_transform.timestamps import DAY_US, parse_instant
-
-if t.TYPE_CHECKING:
-    from plg_transform.population import Snapshot
 
 ROLLUP_STREAM = "daily_rollups"
 FLUSH_EVERY = 20_000
@@ -76,40 +66,40 @@ def create_rollup_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_TABLE)
 
 
-class _BadRollup(ValueError):
+class _BadRollupError(ValueError):
     """A roll-up row that cannot be read; its message says which field is wrong."""
 
 
 def _count(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _BadRollup(f"count {value!r} is not an integer")
+        raise _BadRollupError(f"count {value!r} is not an integer")
     if isinstance(value, float) and not value.is_integer():
-        raise _BadRollup(f"count {value!r} is not an integer")
+        raise _BadRollupError(f"count {value!r} is not an integer")
     if value < 0:
-        raise _BadRollup(f"count {value!r} is negative")
+        raise _BadRollupError(f"count {value!r} is negative")
     return int(value)
 
 
 def _day(value: object) -> int:
     if not isinstance(value, str):
-        raise _BadRollup(f"day {value!r} is not a YYYY-MM-DD date")
+        raise _BadRollupError(f"day {value!r} is not a YYYY-MM-DD date")
     try:
         return date.fromisoformat(value.strip()).toordinal() - _EPOCH_DAY
     except ValueError:
-        raise _BadRollup(f"day {value!r} is not a YYYY-MM-DD date") from None
+        raise _BadRollupError(f"day {value!r} is not a YYYY-MM-DD date") from None
 
 
 def _first_events(value: object) -> tuple[list[int], list[str]]:
     if value is None:
         return [], []
     if not isinstance(value, list):
-        raise _BadRollup("first_events is not a list")
+        raise _BadRollupError("first_events is not a list")
     pairs = []
     for item in value:
         at = parse_instant(item.get("at")) if isinstance(item, dict) else None
         mid = as_id(item.get("messageId")) if isinstance(item, dict) else None
         if at is None or mid is None:
-            raise _BadRollup(f"first_events item {item!r:.80} lacks a valid at or messageId")
+            raise _BadRollupError(f"first_events item {item!r:.80} lacks a valid at or messageId")
         pairs.append((at, mid))
     pairs.sort()
     return [p[0] for p in pairs], [p[1] for p in pairs]
@@ -119,26 +109,26 @@ def read_rollup(record: dict) -> tuple:
     """The store row of one `daily_rollups` record (without seq).
 
     Raises:
-        _BadRollup: naming the field that is missing or wrong.
+        _BadRollupError: naming the field that is missing or wrong.
     """
     user_id = as_id(record.get("userId"))
     anonymous_id = None if user_id is not None else as_id(record.get("anonymousId"))
     if user_id is None and anonymous_id is None:
-        raise _BadRollup("neither userId nor anonymousId")
+        raise _BadRollupError("neither userId nor anonymousId")
     event = record.get("event")
     if not isinstance(event, str) or not event:
-        raise _BadRollup("no event name")
+        raise _BadRollupError("no event name")
     day = _day(record.get("day"))
     count = _count(record.get("count"))
     ats, ids = _first_events(record.get("first_events"))
     if len(ats) > count:
-        raise _BadRollup(f"{len(ats)} first_events but count {count}")
+        raise _BadRollupError(f"{len(ats)} first_events but count {count}")
     times = {}
     for key in ("first_at", "last_at"):
         given = record.get(key)
         times[key] = parse_instant(given) if given is not None else None
         if given is not None and times[key] is None:
-            raise _BadRollup(f"{key} {given!r} is not ISO 8601")
+            raise _BadRollupError(f"{key} {given!r} is not ISO 8601")
     # The tap always sends both; other sources may not: derive them from first_events,
     # else the day's midnight.
     first_at = times["first_at"]
@@ -148,13 +138,13 @@ def read_rollup(record: dict) -> tuple:
     if last_at is None:
         last_at = ats[-1] if ats and len(ats) == count else first_at
     if first_at > last_at:
-        raise _BadRollup("first_at is after last_at")
+        raise _BadRollupError("first_at is after last_at")
     if (
         first_at // DAY_US != day
         or last_at // DAY_US != day
         or any(a // DAY_US != day for a in ats)
     ):
-        raise _BadRollup("event times are not on the roll-up's day")
+        raise _BadRollupError("event times are not on the roll-up's day")
     account_id = as_id(record.get("accountId"))
     return (user_id, anonymous_id, account_id, event, day, count, first_at, last_at, ats, ids)
 
@@ -177,7 +167,7 @@ class RollupRows:
             return
         try:
             row = read_rollup(record)
-        except _BadRollup as exc:
+        except _BadRollupError as exc:
             key = "/".join(str(record.get(k)) for k in ("userId", "anonymousId", "accountId"))
             self._bad.add("bad_rollup", f"{key}/{record.get('event')}@{record.get('day')}: {exc}")
             return
@@ -233,54 +223,3 @@ class RollupRows:
         con.execute("COMMIT")
         received, self._next_seq = self._next_seq, 0
         return {"rollups_received": received, "rollup_keys": int(keys[0]) if keys else 0}
-
-
-def raw_tracks_kept(message: str) -> str:
-    """SQL condition on a `messages` row alias: not a track whose key has a roll-up."""
-    return f"""NOT ({message}.kind = 'track' AND EXISTS (
-        SELECT 1 FROM rollups r
-        WHERE r.event = {message}.event AND r.day = CAST({message}.ts AS DATE)
-          AND r.user_id IS NOT DISTINCT FROM {message}.user_id
-          AND r.anonymous_id IS NOT DISTINCT FROM
-              (CASE WHEN {message}.user_id IS NULL THEN {message}.anonymous_id END)
-          AND r.account_id IS NOT DISTINCT FROM {message}.account_id))"""
-
-
-def build_rollup_events(snap: Snapshot) -> None:
-    """Create ru_first and ru_day: the roll-ups' events as of T, stitched through links."""
-    t_sql = snap.as_of_sql
-    snap.run(
-        """
-        CREATE OR REPLACE TEMP TABLE ru AS
-        SELECT r.seq, r.user_id AS own_user_id, coalesce(r.user_id, l.user_id) AS user_id,
-               r.account_id, r.event, r.day, r.n, r.first_at, r.last_at, r.first_ats, r.first_ids
-        FROM rollups r
-        LEFT JOIN links l ON r.user_id IS NULL AND l.anonymous_id = r.anonymous_id
-        """
-    )
-    snap.run(
-        f"""
-        CREATE OR REPLACE TEMP TABLE ru_first AS
-        SELECT * FROM (
-            SELECT seq, user_id, account_id, event, day,
-                   unnest(first_ats) AS ts, unnest(first_ids) AS message_id
-            FROM ru WHERE first_at <= {t_sql})
-        WHERE ts <= {t_sql}
-        """
-    )
-    # Rows wholly at or before T count in full; a row straddling T counts the listed
-    # events up to T (all of them when the row lists every event).
-    snap.run(
-        f"""
-        CREATE OR REPLACE TEMP TABLE ru_day AS
-        SELECT own_user_id, user_id, account_id, event, day, n, first_at AS first_ts,
-               last_at AS last_ts
-        FROM ru WHERE last_at <= {t_sql} AND n > 0
-        UNION ALL
-        SELECT any_value(r.own_user_id), any_value(r.user_id), any_value(r.account_id),
-               any_value(r.event), any_value(r.day), count(*), min(f.ts), max(f.ts)
-        FROM ru r JOIN ru_first f USING (seq)
-        WHERE r.last_at > {t_sql}
-        GROUP BY r.seq
-        """
-    )

@@ -1,8 +1,8 @@
-"""Ingest: input RECORD lines and BATCH files into the store's staging tables.
+"""Staging: input RECORD lines and BATCH files into the store's staging tables.
 
 Most records never become Python objects. Their raw Singer lines are collected into a
 chunk file and DuckDB extracts and types the few fields the store keeps
-(`messages.fast_rows_sql`). Only the records that SQL cannot read exactly as
+(`message_rows.fast_rows_sql`). Only the records that SQL cannot read exactly as
 `MessageRows` does (identifies, groups, aliases, metrics, missing messageIds, unusual
 timestamps, bad input) are parsed in Python, so both paths store the same rows. Each
 record is numbered (`seq`) in arrival order, which keeps "first delivered copy wins"
@@ -17,8 +17,8 @@ import duckdb
 import orjson
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
-from plg_transform.batches import BatchFile
-from plg_transform.messages import MessageRows, fast_rows_sql
+from plg_transform.batch_files import BatchFile
+from plg_transform.message_rows import MessageRows, fast_rows_sql
 from plg_transform.store import object_bytes
 
 if t.TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _without_nulls(value: object) -> object:
     return value
 
 
-class Ingest:
+class StoreStaging:
     """Numbers input records in arrival order and stages them in the store."""
 
     def __init__(

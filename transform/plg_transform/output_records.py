@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import typing as t
 
-from plg_transform.fields import (
+from plg_transform.output_fields import (
     KEYS,
     RULE_OUTPUTS,
     STREAMS,
     computed_fields,
     passthrough_traits,
 )
-from plg_transform.population import Snapshot
 from plg_transform.rules import RuleFailure, evaluate_rules, rule_columns
+from plg_transform.snapshot import Snapshot
 from plg_transform.sql_text import ident, literal
 from plg_transform.timestamps import DAY_US
 
