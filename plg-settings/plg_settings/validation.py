@@ -8,16 +8,39 @@ name that was probably meant, and never repeat the value of a secret setting.
 
 from __future__ import annotations
 
+import copy
 import json
 import typing as t
 from collections.abc import Iterator, Mapping
 
-from jsonschema import ValidationError
-from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
+from jsonschema import ValidationError, validators
+from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 
 from plg_settings.problems import did_you_mean, nearest, setting_path
 
-_Validator = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)
+
+def _fill_defaults_then_validate(
+    validator: t.Any, properties: Mapping[str, t.Any], instance: t.Any, schema: t.Any
+) -> Iterator[ValidationError]:
+    """The SDK's defaults-filling `properties`, for objects only and with copied defaults.
+
+    singer-sdk's `extend_validator_with_defaults` calls `setdefault` on whatever value is
+    there, so a string given where an object with defaults is expected crashed with a
+    traceback instead of being reported; and it hands out the schema's own default
+    objects, which a later default then changes.
+    """
+    if isinstance(instance, dict):
+        for name, subschema in properties.items():
+            if isinstance(subschema, Mapping) and "default" in subschema:
+                instance.setdefault(name, copy.deepcopy(subschema["default"]))
+    yield from DEFAULT_JSONSCHEMA_VALIDATOR.VALIDATORS["properties"](
+        validator, properties, instance, schema
+    )
+
+
+_Validator = validators.extend(
+    DEFAULT_JSONSCHEMA_VALIDATOR, {"properties": _fill_defaults_then_validate}
+)
 
 _TYPE_WORDS = {
     "object": "an object (a mapping in meltano.yml, JSON text in an environment variable)",
