@@ -1,0 +1,199 @@
+"""A broken config stops `plg-transform` before it reads a record, naming the setting.
+
+Each case starts the real CLI (`plg-transform --config x.json`) with a tiny input on
+stdin and checks what a user sees: exit code 1, one error line naming the setting (and
+the name a typo probably meant), no traceback, nothing on stdout, no store created.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import AS_OF, CLI, track
+
+INPUT = track("m1", "u1", "Signed Up", "2026-02-25T10:00:00Z", "a1") + "\n"
+ERROR = "| ERROR"
+SUMMARY = "Config validation failed"
+
+
+def _refused(tmp_path: Path, config: dict) -> list[str]:
+    """Run the CLI with `config`; assert it refused it cleanly; return its error lines."""
+    store = tmp_path / "store" / "store.duckdb"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"store_path": str(store), "as_of": AS_OF, **config}))
+    proc = subprocess.run(
+        [CLI, "--config", str(path)], input=INPUT, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stdout == ""
+    assert not store.parent.exists()  # the store was never opened
+    # Log lines read `time | LEVEL | logger | message`.
+    return [
+        line.split("|", 3)[3].strip()
+        for line in proc.stderr.splitlines()
+        if ERROR in line and SUMMARY not in line
+    ]
+
+
+CASES = {
+    "top-level typo": (
+        {"evnets": {"Signed Up": {"weight": 6}}},
+        "`evnets`: unknown setting; did you mean `events`?",
+    ),
+    "typo in an event": (
+        {"events": {"Signed Up": {"wieght": 6}}},
+        '`events["Signed Up"].wieght`: unknown setting; did you mean `weight`?',
+    ),
+    "typo in a milestone": (
+        {"activation": {"milestones": [{"name": "first", "evnt": "Signed Up"}]}},
+        "`activation.milestones[0].evnt`: unknown setting; did you mean `event`?",
+    ),
+    "typo in activation": (
+        {"activation": {"milestone": []}},
+        "`activation.milestone`: unknown setting; did you mean `milestones`?",
+    ),
+    "typo in score_reference": (
+        {"score_reference": {"acount": 5}},
+        "`score_reference.acount`: unknown setting; did you mean `account`?",
+    ),
+    "typo in a lifecycle stage": (
+        {"lifecycle": [{"stag": "new", "when": "true"}]},
+        "`lifecycle[0].stag`: unknown setting; did you mean `stage`?",
+    ),
+    "unknown applies_to": (
+        {
+            "segments": [
+                {"name": "any", "when": "true"},
+                {"name": "big", "when": "total_users > 2", "applies_to": "acount"},
+            ]
+        },
+        '`segments[1].applies_to`: "acount" is not one of user, account, membership; '
+        "did you mean `account`?",
+    ),
+    "window_days 0": ({"window_days": 0}, "`window_days`: must be at least 1, got 0"),
+    "negative weight": (
+        {"events": {"Signed Up": {"weight": -2}}},
+        '`events["Signed Up"].weight`: must be at least 0, got -2',
+    ),
+    "daily_cap -1": ({"daily_cap": -1}, "`daily_cap`: must be at least 0, got -1"),
+    "score_reference 0": (
+        {"score_reference": {"user": 0}},
+        "`score_reference.user`: must be more than 0, got 0",
+    ),
+    "milestone count 0": (
+        {"activation": {"milestones": [{"name": "first", "event": "Signed Up", "count": 0}]}},
+        "`activation.milestones[0].count`: must be at least 1, got 0",
+    ),
+    "window_days as text": (
+        {"window_days": "30"},
+        '`window_days`: expected a whole number, got "30"',
+    ),
+    "strict as text": ({"strict": "yes"}, '`strict`: expected true or false, got "yes"'),
+    "traits as one string": (
+        {"user_traits": "plan"},
+        "`user_traits`: expected a list (in meltano.yml, or JSON text in an environment "
+        'variable), got "plan"',
+    ),
+    "events given as JSON text": (
+        {"events": json.dumps({"Signed Up": {"weight": 6}})},
+        "`events`: expected an object (a mapping in meltano.yml, JSON text in an environment "
+        "variable), got ",
+    ),
+    "segment as a string": (
+        {"segments": ["engagement_score > 50"]},
+        "`segments[0]`: expected an object",
+    ),
+    "segment without a rule": (
+        {"segments": [{"name": "busy"}]},
+        "`segments[0].when`: required, but not set",
+    ),
+    "empty feature name": (
+        {"events": {"Signed Up": {"weight": 1, "feature": ""}}},
+        '`events["Signed Up"].feature`: must not be empty',
+    ),
+    "trait listed twice": (
+        {"user_traits": ["plan", "plan"]},
+        "`user_traits`: has duplicate items",
+    ),
+    "memory limit below 128MB": (
+        {"store_memory_limit": "64MB"},
+        "`store_memory_limit`: must be at least 128MB, got '64MB'",
+    ),
+    "memory limit not a size": (
+        {"store_memory_limit": "80%"},
+        '`store_memory_limit`: "80%" does not match the pattern',
+    ),
+    "as_of not a date-time": (
+        {"as_of": "yesterday"},
+        "`as_of`: not an ISO 8601 date-time: 'yesterday'",
+    ),
+    "rule that does not parse": (
+        {"pql": "engagement_score >= AND 1"},
+        "`pql`: does not parse: ",
+    ),
+    "segment rule reading an unknown field": (
+        {"segments": [{"name": "x", "when": "nope = 1"}]},
+        "`segments[0].when`: unknown field(s) ['nope']",
+    ),
+    "duplicate segment names": (
+        {"segments": [{"name": "a", "when": "true"}, {"name": "a", "when": "false"}]},
+        "`segments[1].name`: duplicate segment name 'a'",
+    ),
+    "duplicate milestone names": (
+        {
+            "activation": {
+                "milestones": [
+                    {"name": "m", "event": "Signed Up"},
+                    {"name": "m", "event": "Invite Sent"},
+                ]
+            }
+        },
+        "`activation.milestones[1].name`: duplicate milestone name 'm'",
+    ),
+}
+
+
+@pytest.mark.parametrize(("config", "expected"), list(CASES.values()), ids=list(CASES))
+def test_a_broken_setting_is_refused_in_one_line_naming_it(
+    tmp_path: Path, config: dict, expected: str
+) -> None:
+    lines = _refused(tmp_path, config)
+    setting = expected.split(":", 1)[0]
+    naming = [line for line in lines if line.startswith(setting + ":")]
+    assert len(naming) == 1, lines
+    assert naming[0].startswith(expected), lines
+
+
+def test_every_problem_of_a_config_is_named_at_once(tmp_path: Path) -> None:
+    lines = _refused(
+        tmp_path,
+        {
+            "evnets": {},
+            "window_days": 0,
+            "segments": [{"name": "a", "when": "true", "applies_to": "acount"}],
+        },
+    )
+    assert lines == [
+        "`evnets`: unknown setting; did you mean `events`?",
+        "`window_days`: must be at least 1, got 0",
+        '`segments[0].applies_to`: "acount" is not one of user, account, membership; '
+        "did you mean `account`?",
+    ]
+
+
+def test_the_sdks_own_settings_and_nulls_are_still_accepted(run_transform) -> None:
+    out = run_transform(
+        [INPUT.strip()],
+        {
+            "stream_maps": {},
+            "flattening_enabled": False,
+            "window_days": None,  # null = unset: the default applies
+            "events": {"Signed Up": {"weight": 6, "feature": None}},
+        },
+    )
+    assert out.by_key("contacts")["u1"]["engagement_score"] == 90
