@@ -2,7 +2,8 @@
 
 Each case starts the real CLI (`plg-transform --config x.json`) with a tiny input on
 stdin and checks what a user sees: exit code 1, one error line naming the setting (and
-the name a typo probably meant), no traceback, nothing on stdout, no store created.
+the name a typo probably meant), no traceback, nothing on stdout, no store created; and
+the same typo in the `plg-scores` mapping of meltano.yml stops `meltano run`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.conftest import MeltanoProject, meltano_project  # noqa: F401 (fixture)
 
 from .conftest import AS_OF, CLI, track
 
@@ -197,3 +200,20 @@ def test_the_sdks_own_settings_and_nulls_are_still_accepted(run_transform) -> No
         },
     )
     assert out.by_key("contacts")["u1"]["engagement_score"] == 90
+
+
+@pytest.mark.e2e
+def test_a_typo_in_the_meltano_mapping_stops_meltano_run_naming_it(
+    meltano_project: MeltanoProject,  # noqa: F811 (the fixture imported above)
+) -> None:
+    project_file = meltano_project.root / "meltano.yml"
+    text = project_file.read_text()
+    assert text.count("\n        events:\n") == 1  # the plg-scores mapping's events
+    project_file.write_text(text.replace("\n        events:\n", "\n        evnets:\n"))
+
+    run = meltano_project.run_pipeline(check=False)
+
+    assert run.returncode == 1
+    assert "plg-transform `evnets`: unknown setting; did you mean `events`?" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (meltano_project.root / "output" / "plg-store.duckdb").exists()

@@ -142,9 +142,13 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
                     kind,
                     th.NumberType(exclusive_minimum=0),
                     title=f"{kind.capitalize()} score reference",
-                    description=f"Raw value that maps to a {kind} score of 90 (> 0).",
+                    description=f"Raw value that scores 90 on {records} (> 0).",
                 )
-                for kind in ENTITY_KINDS
+                for kind, records in (
+                    ("user", "contacts"),
+                    ("account", "companies"),
+                    ("membership", "associations"),
+                )
             ),
             additional_properties=False,
         ),
@@ -211,7 +215,7 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
             ),
             additional_properties=False,
         ),
-        default={"milestones": []},
+        default={},
         title="Activation",
         description=(
             "Activation milestones [{name, event, count (default 1)}]: a milestone is "
