@@ -12,6 +12,7 @@ import copy
 import json
 import typing as t
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 
 from jsonschema import ValidationError, validators
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
@@ -178,4 +179,6 @@ def _shown(value: object) -> str:
         return "an object"
     if isinstance(value, list):
         return f"a list of {len(value)}" if value else "an empty list"
+    if isinstance(value, Decimal):  # the SDK reads a config file's decimals as Decimal
+        return str(value)
     return json.dumps(value)
