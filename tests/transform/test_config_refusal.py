@@ -84,6 +84,11 @@ CASES = {
         '`events["Signed Up"].weight`: must be at least 0, got -2',
     ),
     "daily_cap -1": ({"daily_cap": -1}, "`daily_cap`: must be at least 0, got -1"),
+    "window_days 1.5": ({"window_days": 1.5}, "`window_days`: expected a whole number, got 1.5"),
+    "negative decimal default_weight": (
+        {"default_weight": -0.5},
+        "`default_weight`: must be at least 0, got -0.5",
+    ),
     "score_reference 0": (
         {"score_reference": {"user": 0}},
         "`score_reference.user`: must be more than 0, got 0",
@@ -217,3 +222,21 @@ def test_a_typo_in_the_meltano_mapping_stops_meltano_run_naming_it(
     assert "plg-transform `evnets`: unknown setting; did you mean `events`?" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (meltano_project.root / "output" / "plg-store.duckdb").exists()
+
+
+def test_changing_account_id_paths_on_a_built_store_is_refused_naming_the_fix(
+    run_transform,
+) -> None:
+    lines = [track("m1", "u1", "Run", "2026-02-25T10:00:00Z", "a1")]
+    run_transform(lines)
+
+    out = run_transform(lines, {"account_id_paths": ["properties.accountId"]}, check=False)
+
+    assert out.returncode == 1
+    assert "Traceback" not in out.log
+    assert out.messages == []
+    assert (
+        '`account_id_paths`: changed from ["context.groupId","properties.groupId"] to '
+        '["properties.accountId"] since the store'
+    ) in out.log
+    assert "meltano run --full-refresh" in out.log
