@@ -161,9 +161,15 @@ def _closest(errors: list[ValidationError]) -> ValidationError:
 
 
 def _missing(error: ValidationError) -> list[str]:
+    """Required keys not given, except one an unknown key is a typo of: the unknown key's
+    own line (`wieght`: unknown setting; did you mean `weight`?) already says it."""
     if not isinstance(error.instance, Mapping):
         return []
-    return [key for key in error.validator_value if key not in error.instance]
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    known = list(schema.get("properties", {}))
+    refused = schema.get("additionalProperties") is False  # else no line names the typo
+    meant = {nearest(key, known) for key in error.instance if refused and key not in known}
+    return [key for key in error.validator_value if key not in error.instance and key not in meant]
 
 
 def _is_secret(error: ValidationError) -> bool:
