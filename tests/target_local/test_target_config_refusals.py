@@ -156,3 +156,27 @@ def test_null_means_unset_and_the_sdk_settings_stay_accepted(
 
     assert result.returncode == 0, result.stderr
     assert workspace.contacts()["a@b.co"]["plg_user_id"] == "u1"
+
+
+def test_flattening_writes_nested_fields_as_properties_of_their_own(
+    workspace: LocalCRMWorkspace,
+) -> None:
+    nested = {
+        "type": "SCHEMA",
+        "stream": "contacts",
+        "key_properties": ["email"],
+        "schema": {
+            "type": "object",
+            "properties": {
+                "email": {"type": "string"},
+                "plan": {"type": "object", "properties": {"name": {"type": "string"}}},
+            },
+        },
+    }
+    record = {"type": "RECORD", "stream": "contacts", "record": {"email": "a@b.co"}}
+    record["record"]["plan"] = {"name": "pro"}
+
+    result = workspace.run([nested, record], flattening_enabled=True, flattening_max_depth=1)
+
+    assert result.returncode == 0, result.stderr
+    assert workspace.contacts()["a@b.co"] == {"plg_plan_name": "pro"}
