@@ -20,14 +20,15 @@ from target_plg_crm.crm.hubspot.errors import (
 )
 from target_plg_crm.crm.hubspot.provisioning import (
     ASSOCIATION_PATH,
-    HUBSPOT_DEFINED,
-    PRIMARY_TYPE,
-    UNLABELED_TYPE,
     USER_DEFINED,
     HubSpotProvisioning,
 )
 from target_plg_crm.crm.writes import AssociationInput, Outcome, WriteResult
 
+#: HubSpot-defined contact -> company association types.
+HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
+UNLABELED_TYPE = 279
+PRIMARY_TYPE = 1
 #: Type pair (HubSpot category, type id) of one association label.
 AssociationType = tuple[str, int]
 

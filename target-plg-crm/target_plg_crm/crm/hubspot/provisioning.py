@@ -17,10 +17,7 @@ from target_plg_crm.crm.hubspot.client import HubSpotHTTP, chunks
 from target_plg_crm.crm.hubspot.errors import error_summary, response_body, unexpected
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 
-#: HubSpot-defined contact -> company association types.
-UNLABELED_TYPE = 279
-PRIMARY_TYPE = 1
-HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
+#: The category of the association labels the target creates (one per role).
 USER_DEFINED = "USER_DEFINED"
 ASSOCIATION_PATH = "/crm/v4/associations/contacts/companies"
 
