@@ -1,1 +1,1 @@
-"""target-plg-crm."""
+"""target-plg-crm: a Singer target writing product-usage scores to CRM contacts and companies."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from target_plg_crm.properties import json_default
+from target_plg_crm.property_plan import json_default
 
 
 class RejectsFile:

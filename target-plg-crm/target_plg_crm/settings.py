@@ -1,21 +1,244 @@
-"""The target's settings, parsed once at start-up and validated there."""
+"""The target's settings: declared once (schema), checked where JSON Schema cannot, then typed.
+
+`CONFIG_SCHEMA` is the one declaration of every setting (type, default, bounds, allowed
+values, title, description). The SDK and `plg_settings` validate a config against it and
+fill its defaults; `check_settings` adds the rules a schema cannot say; `TargetSettings`
+is then built from the validated config without checking or defaulting anything again.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from singer_sdk.exceptions import ConfigValidationError
+from plg_settings import SettingProblems
+from singer_sdk import typing as th
+from singer_sdk.sinks import BatchSink
 
-CRM_CHOICES = ("local", "hubspot", "salesforce")
-# The shape HubSpot accepts for internal property and group names.
-_CRM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: CRMs this version writes to; `salesforce` is declared but refused by `check_settings`.
+AVAILABLE_CRMS = ("local", "hubspot")
+NOT_YET_AVAILABLE_CRMS = ("salesforce",)
+#: The shape HubSpot accepts for internal property and group names.
+CRM_NAME_PATTERN = "^[a-z][a-z0-9_]*$"
+#: HubSpot's own properties start with it: the target never creates one.
+RESERVED_PREFIX = "hs_"
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "crm",
+        th.StringType,
+        default="local",
+        allowed_values=[*AVAILABLE_CRMS, *NOT_YET_AVAILABLE_CRMS],
+        title="CRM",
+        description=(
+            "The CRM to write to. `local` is an embedded SQLite emulation of HubSpot "
+            "(`local_path`); `hubspot` writes to a HubSpot portal with a private app "
+            "token (`hubspot_access_token`); `salesforce` is not available in this "
+            "version and is refused at start-up."
+        ),
+    ),
+    th.Property(
+        "local_path",
+        th.StringType(min_length=1),
+        default="output/local_crm.sqlite",
+        title="Local CRM file",
+        description="SQLite file of the `local` CRM (created when missing).",
+    ),
+    th.Property(
+        "hubspot_access_token",
+        th.StringType,
+        secret=True,
+        title="HubSpot access token",
+        description=(
+            "HubSpot private app access token (scopes: crm.objects.contacts.write, "
+            "crm.objects.companies.write, crm.schemas.contacts.write, "
+            "crm.schemas.companies.write and their read scopes). Required when `crm` "
+            "is `hubspot`; never logged."
+        ),
+    ),
+    th.Property(
+        "hubspot_base_url",
+        th.StringType(min_length=1),
+        default="https://api.hubapi.com",
+        title="HubSpot API base URL",
+        description=(
+            "HubSpot API base URL (`https`). Plain `http` is accepted only for loopback "
+            "addresses (a local emulator)."
+        ),
+    ),
+    th.Property(
+        "hubspot_max_retries",
+        th.IntegerType(minimum=0),
+        default=6,
+        title="HubSpot retries",
+        description=(
+            "Advanced: retries of a HubSpot request answered 429, 423, 5xx or not at "
+            "all, before the run fails."
+        ),
+    ),
+    th.Property(
+        "hubspot_backoff_base_seconds",
+        th.NumberType(minimum=0),
+        default=1.0,
+        title="HubSpot backoff base (seconds)",
+        description=(
+            "Advanced: wait before the first retry, doubled on each next one (with "
+            "jitter, at most 60 s); a 423 waits at least 2 s at the default. Tests set "
+            "it small."
+        ),
+    ),
+    th.Property(
+        "hubspot_timeout_seconds",
+        th.NumberType(exclusive_minimum=0),
+        default=30.0,
+        title="HubSpot timeout (seconds)",
+        description="Advanced: seconds to wait for a HubSpot answer before retrying.",
+    ),
+    th.Property(
+        "ledger_path",
+        th.StringType(min_length=1),
+        default="output/ledger.sqlite",
+        title="Ledger file",
+        description=(
+            "SQLite file remembering what the CRM last accepted per record, so "
+            "unchanged records cost no CRM call. Losing it only costs extra writes."
+        ),
+    ),
+    th.Property(
+        "rejects_path",
+        th.StringType(min_length=1),
+        default="output/rejects.jsonl",
+        title="Rejects file",
+        description=(
+            "JSON-lines file to which records the CRM refused are appended with the "
+            "reason; they are retried on the next run."
+        ),
+    ),
+    th.Property(
+        "summary_path",
+        th.StringType,
+        default="output/last_run_summary.json",
+        title="Run summary file",
+        description=(
+            "JSON file overwritten at the end of each run with the counts per object "
+            "type (created, updated, unchanged, rejected). Empty string: not written."
+        ),
+    ),
+    th.Property(
+        "property_prefix",
+        th.StringType(pattern=CRM_NAME_PATTERN),
+        default="plg_",
+        title="Property prefix",
+        description=(
+            "Prefix of the CRM property names: field `engagement_score` is written "
+            "to property `plg_engagement_score`. Lower-case letters, digits and `_`, "
+            "starting with a letter; never `hs_` (HubSpot's own)."
+        ),
+    ),
+    th.Property(
+        "property_group",
+        th.StringType(pattern=CRM_NAME_PATTERN),
+        default="product_usage",
+        title="Property group",
+        description=(
+            "CRM property group holding the properties this target creates. Lower-case "
+            "letters, digits and `_`, starting with a letter."
+        ),
+    ),
+    th.Property(
+        "company_id_property",
+        th.StringType(pattern=CRM_NAME_PATTERN),
+        default="plg_account_id",
+        title="Company id property",
+        description=(
+            "Company property (created with a unique value) holding the record's "
+            "`account_id`; companies are upserted by it. Lower-case letters, digits and "
+            "`_`, starting with a letter; never `hs_`."
+        ),
+    ),
+    th.Property(
+        "association_labels",
+        th.BooleanType,
+        default=True,
+        title="Association labels",
+        description=(
+            "Label each contact-company association with the contact's role (a "
+            "HubSpot USER_DEFINED label, created when missing). False: associations "
+            "carry only the unlabeled and primary types."
+        ),
+    ),
+    th.Property(
+        "change_ignored_fields",
+        th.ArrayType(th.StringType(min_length=1)),
+        default=["as_of"],
+        title="Fields ignored for change detection",
+        description=(
+            "Fields whose change alone does not make a record changed (they are still "
+            "written along with other changes). `as_of` changes on every run."
+        ),
+    ),
+    th.Property(
+        "dry_run",
+        th.BooleanType,
+        default=False,
+        title="Dry run",
+        description=(
+            "Log what would be created, updated and associated; write nothing to the "
+            "CRM, the ledger, the rejects or the summary file."
+        ),
+    ),
+    # Settings every singer-sdk target inherits, declared here so that they say what
+    # they do for a CRM (the SDK only adds those a target does not declare itself).
+    th.Property(
+        "load_method",
+        th.StringType,
+        default="upsert",
+        allowed_values=["upsert"],
+        title="Load method",
+        description=(
+            "Always `upsert`: contacts are found by e-mail, companies by "
+            "`company_id_property`, and updated in place. The SDK's `append-only` and "
+            "`overwrite` mean nothing for a CRM and are refused."
+        ),
+    ),
+    th.Property(
+        "add_record_metadata",
+        th.BooleanType,
+        default=False,
+        title="Add record metadata",
+        description=(
+            "Not supported: the SDK's `_sdc_*` metadata fields would become CRM "
+            "properties rewritten on every run. Only `false` is accepted."
+        ),
+    ),
+    th.Property(
+        "batch_size_rows",
+        th.IntegerType(minimum=1),
+        title="Batch size (records)",
+        description=(
+            "Records of a stream held before they are written to the CRM (unset: "
+            f"{BatchSink.MAX_SIZE_DEFAULT:,}). STATE waits for these writes; each CRM "
+            "call still carries at most 100 records."
+        ),
+    ),
+    th.Property(
+        "validate_records",
+        th.BooleanType,
+        default=True,
+        title="Validate records",
+        description=(
+            "Check each record against its stream's SCHEMA; a record that does not "
+            "match is written to the rejects file and the run goes on. False: records "
+            "are not checked (a value that does not fit its CRM property is still "
+            "rejected)."
+        ),
+    ),
+    additional_properties=False,
+).to_dict()
 
 
 def is_loopback_host(host: str) -> bool:
@@ -28,23 +251,60 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def base_url_problem(url: Any) -> str | None:
+def base_url_problem(url: str) -> str | None:
     """Why `url` cannot be HubSpot's base URL (https, or http on loopback only)."""
-    if not isinstance(url, str) or not url.strip():
-        return f"must be a URL, got {url!r}"
     parts = urlsplit(url.strip())
+    if parts.username or parts.password:
+        # Never echo it: the URL carries a secret.
+        return "must not carry credentials (the token goes in `hubspot_access_token`)"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return f"{url!r} is not an http(s) URL"
-    if parts.query or parts.fragment or parts.username or parts.password:
-        return f"{url!r} must not carry credentials, a query or a fragment"
+    if parts.query or parts.fragment:
+        return f"{url!r} must not carry a query or a fragment"
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         return f"{url!r} uses plain http, which is accepted only for loopback addresses"
     return None
 
 
+def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None:
+    """What the schema cannot say; `config` is already validated, its defaults filled."""
+    crm = config["crm"]
+    if crm in NOT_YET_AVAILABLE_CRMS:
+        problems.add(
+            "crm",
+            f"`{crm}` is not supported yet by this version of target-plg-crm (it comes in "
+            f"a later version); use {' or '.join(f'`{c}`' for c in AVAILABLE_CRMS)}",
+        )
+    if config["add_record_metadata"]:
+        problems.add(
+            "add_record_metadata",
+            "not supported by target-plg-crm (the `_sdc_*` fields would become CRM "
+            "properties rewritten on every run); remove it or set it to false",
+        )
+    for name in ("property_prefix", "company_id_property"):
+        if config[name].startswith(RESERVED_PREFIX):
+            problems.add(
+                name,
+                f"must not start with `{RESERVED_PREFIX}`: HubSpot reserves it for its own "
+                "properties",
+            )
+    if crm != "hubspot":
+        return
+    token = config.get("hubspot_access_token", "")
+    if not token.strip():
+        problems.add(
+            "hubspot_access_token", "required when `crm` is `hubspot` (a private app token)"
+        )
+    elif token.strip().lower().startswith("bearer "):
+        problems.add("hubspot_access_token", "give the token alone, without `Bearer `")
+    problem = base_url_problem(config["hubspot_base_url"])
+    if problem:
+        problems.add("hubspot_base_url", problem)
+
+
 @dataclass(frozen=True)
-class HubSpotOptions:
-    """The `hubspot_*` settings (used when crm is hubspot); the token is kept out of repr."""
+class HubSpotSettings:
+    """The `hubspot_*` settings (when crm is hubspot); the token is kept out of repr."""
 
     access_token: str = field(repr=False)
     base_url: str
@@ -67,104 +327,34 @@ class TargetSettings:
     company_id_property: str
     change_ignored_fields: tuple[str, ...]
     dry_run: bool
-    association_labels: bool = True
-    hubspot: HubSpotOptions | None = None
+    association_labels: bool
+    hubspot: HubSpotSettings | None
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], defaults: Mapping[str, Any]) -> TargetSettings:
-        """Parse `config` (missing keys take `defaults`); errors name the setting."""
-        errors: list[str] = []
-
-        def get(name: str) -> Any:
-            value = config.get(name)
-            return defaults.get(name) if value is None else value
-
-        def path(name: str) -> Path:
-            value = get(name)
-            if not isinstance(value, str) or not value.strip():
-                errors.append(f"{name}: must be a non-empty file path, got {value!r}")
-                return Path()
-            return Path(value).expanduser()
-
-        def crm_name(name: str, *, allow_empty: bool = False) -> str:
-            value = get(name)
-            if not isinstance(value, str) or not (
-                _CRM_NAME.match(value) or (allow_empty and value == "")
-            ):
-                errors.append(
-                    f"{name}: {value!r} is not a valid CRM name (lower-case letters, digits "
-                    "and _, starting with a letter)"
-                )
-                return ""
-            return value
-
-        crm = get("crm")
-        if crm not in CRM_CHOICES:
-            errors.append(f"crm: {crm!r} is not one of {list(CRM_CHOICES)}")
-        prefix = get("property_prefix")
-        if not isinstance(prefix, str) or not re.match(r"^([a-z][a-z0-9_]*)?$", prefix):
-            errors.append(
-                f"property_prefix: {prefix!r} must be lower-case letters, digits and _, "
-                "starting with a letter (or empty)"
+    def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
+        """The settings of a config validated against `CONFIG_SCHEMA` (defaults filled)."""
+        hubspot = None
+        if config["crm"] == "hubspot":
+            hubspot = HubSpotSettings(
+                access_token=config["hubspot_access_token"].strip(),
+                base_url=config["hubspot_base_url"].strip().rstrip("/"),
+                max_retries=config["hubspot_max_retries"],
+                backoff_base_seconds=float(config["hubspot_backoff_base_seconds"]),
+                timeout_seconds=float(config["hubspot_timeout_seconds"]),
             )
-            prefix = ""
-        ignored = get("change_ignored_fields")
-        if not isinstance(ignored, list) or not all(isinstance(f, str) for f in ignored):
-            errors.append(f"change_ignored_fields: must be a list of field names, got {ignored!r}")
-            ignored = []
-        dry_run = get("dry_run")
-        if not isinstance(dry_run, bool):
-            errors.append(f"dry_run: must be true or false, got {dry_run!r}")
-        summary = get("summary_path")
-        association_labels = get("association_labels")
-        if not isinstance(association_labels, bool):
-            errors.append(f"association_labels: must be true or false, got {association_labels!r}")
-        hubspot = _hubspot_options(get, errors) if crm == "hubspot" else None
-        settings = cls(
-            crm=str(crm),
-            local_path=path("local_path"),
-            ledger_path=path("ledger_path"),
-            rejects_path=path("rejects_path"),
-            summary_path=path("summary_path") if summary else None,
-            property_prefix=prefix,
-            property_group=crm_name("property_group"),
-            company_id_property=crm_name("company_id_property"),
-            change_ignored_fields=tuple(ignored),
-            dry_run=bool(dry_run),
-            association_labels=bool(association_labels),
+        return cls(
+            crm=config["crm"],
+            local_path=Path(config["local_path"]).expanduser(),
+            ledger_path=Path(config["ledger_path"]).expanduser(),
+            rejects_path=Path(config["rejects_path"]).expanduser(),
+            summary_path=Path(config["summary_path"]).expanduser()
+            if config["summary_path"]
+            else None,
+            property_prefix=config["property_prefix"],
+            property_group=config["property_group"],
+            company_id_property=config["company_id_property"],
+            change_ignored_fields=tuple(config["change_ignored_fields"]),
+            dry_run=config["dry_run"],
+            association_labels=config["association_labels"],
             hubspot=hubspot,
         )
-        if errors:
-            raise ConfigValidationError("Invalid target-plg-crm settings", errors=errors)
-        return settings
-
-
-def _hubspot_options(get: Any, errors: list[str]) -> HubSpotOptions:
-    """The hubspot_* settings; problems are appended to `errors` naming the setting."""
-    token = get("hubspot_access_token")
-    if not isinstance(token, str) or not token.strip():
-        # Never echo the value: it may be a token pasted in the wrong place.
-        errors.append("hubspot_access_token: required when crm is 'hubspot' (a private app token)")
-        token = ""
-    base_url = get("hubspot_base_url")
-    problem = base_url_problem(base_url)
-    if problem:
-        errors.append(f"hubspot_base_url: {problem}")
-
-    def number(name: str, low: float, *, integer: bool = False) -> float:
-        value = get(name)
-        # The SDK reads JSON numbers with a fraction as Decimal.
-        kind = int if integer else (int, float, Decimal)
-        if isinstance(value, bool) or not isinstance(value, kind) or value < low:
-            what = "whole number" if integer else "number"
-            errors.append(f"{name}: must be a {what} >= {low}, got {value!r}")
-            return low
-        return float(value)
-
-    return HubSpotOptions(
-        access_token=token.strip(),
-        base_url=str(base_url).strip().rstrip("/") if not problem else "",
-        max_retries=int(number("hubspot_max_retries", 0, integer=True)),
-        backoff_base_seconds=float(number("hubspot_backoff_base_seconds", 0)),
-        timeout_seconds=float(number("hubspot_timeout_seconds", 0.1)),
-    )

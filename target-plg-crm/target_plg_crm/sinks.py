@@ -16,21 +16,12 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink, Sink
 from singer_sdk.sinks.core import JSONSchemaValidator
 
-from target_plg_crm.crm.base import (
-    ASSOCIATIONS,
-    COMPANIES,
-    CONTACTS,
-    PRIMARY_LABEL,
-    AssociationInput,
-    Outcome,
-    PropertyDefinition,
-    PropertyGroup,
-    UpsertInput,
-    WriteResult,
-    label_name,
-)
+from target_plg_crm.crm.association_labels import PRIMARY_LABEL, label_name
+from target_plg_crm.crm.object_types import ASSOCIATIONS, COMPANIES, CONTACTS
+from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput, WriteResult
 from target_plg_crm.ledger import LedgerEntry, content_hash
-from target_plg_crm.properties import InvalidValue, PropertyPlan, property_label
+from target_plg_crm.property_plan import InvalidValueError, PropertyPlan, property_label
 from target_plg_crm.sync_run import ContactRef, SyncRun
 
 if t.TYPE_CHECKING:
@@ -88,7 +79,7 @@ def _text(value: t.Any) -> str | None:
     return text or None
 
 
-class _CRMStreamSink(BatchSink):
+class CRMStreamSink(BatchSink):
     """Common ground of the sinks that write to the CRM."""
 
     #: CRM object type written by this sink.
@@ -100,11 +91,12 @@ class _CRMStreamSink(BatchSink):
         stream_name: str,
         schema: dict,
         key_properties: Sequence[str] | None,
+        *,
+        run: SyncRun,
     ) -> None:
         """Keep the run shared with the other sinks and a format-free schema."""
         super().__init__(target, stream_name, schema, key_properties)
-        self.run: SyncRun = t.cast("t.Any", target).run
-        self._target = target
+        self.run = run
         self.schema = without_formats(self.schema)
         self._record_validator = JSONSchemaValidator(self.schema) if self.validate_schema else None
 
@@ -149,7 +141,7 @@ class _Pending:
     primary_account_id: str | None = None
 
 
-class _ObjectSink(_CRMStreamSink):
+class _ObjectSink(CRMStreamSink):
     """Upserts one CRM object type by its key."""
 
     #: Record field that holds the object's key.
@@ -208,7 +200,7 @@ class _ObjectSink(_CRMStreamSink):
             return None
         try:
             properties = self.plan.encode(record)
-        except InvalidValue as error:
+        except InvalidValueError as error:
             self.reject(record, key, "INVALID_VALUE", str(error))
             return None
         return _Pending(record, key, properties, self._hash(properties))
@@ -397,7 +389,7 @@ class _PendingAssociation:
     previous_labels: frozenset[str] | None = None
 
 
-class AssociationsSink(_CRMStreamSink):
+class AssociationsSink(CRMStreamSink):
     """`associations` -> contact-company associations carrying labels.
 
     Labels: the record's `role` (as a label name) and `primary` when the account is the
@@ -445,7 +437,7 @@ class AssociationsSink(_CRMStreamSink):
     def process_batch(self, context: dict) -> None:
         """Associate each record's contact and company, after their sinks were drained."""
         # The contacts and companies of this run must be in the CRM (with ids) first.
-        t.cast("t.Any", self._target).drain_object_sinks()
+        self.run.write_objects_first()
         rows = []
         for record in context.get("records", []):
             account_id = _text(record.get("account_id"))
@@ -577,10 +569,12 @@ class IgnoredStreamSink(Sink):
         stream_name: str,
         schema: dict,
         key_properties: Sequence[str] | None,
+        *,
+        run: SyncRun,
     ) -> None:
         """Count into the run shared with the other sinks."""
         super().__init__(target, stream_name, schema, key_properties)
-        self.run: SyncRun = t.cast("t.Any", target).run
+        self.run = run
         self.schema = without_formats(self.schema)  # never parse what is not written
 
     def get_validator(self) -> None:
@@ -605,7 +599,8 @@ class IgnoredStreamSink(Sink):
         """Nothing to write."""
 
 
-SINKS: dict[str, type[Sink]] = {
+#: The sink of each CRM stream; every sink takes the run as `run=`.
+SINKS: dict[str, type[CRMStreamSink]] = {
     CONTACTS: ContactsSink,
     COMPANIES: CompaniesSink,
     ASSOCIATIONS: AssociationsSink,

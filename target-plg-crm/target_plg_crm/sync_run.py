@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from target_plg_crm.crm import open_crm
-from target_plg_crm.crm.base import CRMClient
+from target_plg_crm.crm.factory import open_crm
+from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.ledger import Ledger
 from target_plg_crm.rejects import RejectsFile
 from target_plg_crm.settings import TargetSettings
@@ -46,7 +47,11 @@ class RunDirectory:
 
 @dataclass
 class SyncRun:
-    """The CRM client, ledger, rejects file, directory and summary of one run."""
+    """The CRM client, ledger, rejects file, directory and summary of one run.
+
+    `write_objects_first` writes the pending contacts and companies: associations call
+    it before each batch, since they need those objects' CRM ids.
+    """
 
     settings: TargetSettings
     crm: CRMClient
@@ -54,11 +59,17 @@ class SyncRun:
     rejects: RejectsFile
     summary: RunSummary
     logger: logging.Logger
+    write_objects_first: Callable[[], None]
     directory: RunDirectory = field(default_factory=RunDirectory)
     warned_streams: set[str] = field(default_factory=set)
 
     @classmethod
-    def start(cls, settings: TargetSettings, logger: logging.Logger) -> SyncRun:
+    def start(
+        cls,
+        settings: TargetSettings,
+        logger: logging.Logger,
+        write_objects_first: Callable[[], None],
+    ) -> SyncRun:
         """Open the CRM and the ledger; forget the ledger of a CRM that starts empty."""
         crm = open_crm(settings, logger)
         if settings.dry_run and crm.starts_empty:
@@ -82,6 +93,7 @@ class SyncRun:
             rejects=RejectsFile(settings.rejects_path, enabled=not settings.dry_run),
             summary=RunSummary(dry_run=settings.dry_run),
             logger=logger,
+            write_objects_first=write_objects_first,
         )
 
     def finish(self) -> None:

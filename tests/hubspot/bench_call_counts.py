@@ -17,9 +17,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ..target.harness import association, company, contact, schemas, state
-from .emulator import HubSpotEmulator
-from .harness import SHORT_TIMEOUT, TOKEN, HubSpotWorkspace
+from tests.target_hubspot.harness import SHORT_TIMEOUT, TOKEN, HubSpotWorkspace
+from tests.target_hubspot.hubspot_emulator import HubSpotEmulator
+from tests.target_local.harness import association, company, contact, schemas, state
 
 ROLES = ("admin", "billing", "user")
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from target_plg_crm.crm.base import (
-    CONTACTS,
-    AssociationInput,
-    CRMClient,
-    Outcome,
-    PropertyDefinition,
-    PropertyGroup,
-    UpsertInput,
-    WriteResult,
-    is_valid_email,
-)
+from target_plg_crm.crm.emails import invalid_email, is_valid_email
+from target_plg_crm.crm.interface import CRMClient
+from target_plg_crm.crm.object_types import CONTACTS
+from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput, WriteResult
 
 #: Prefix of the made-up ids of objects a dry run would create.
 NEW_ID_PREFIX = "new:"
@@ -66,11 +60,7 @@ class DryRunCRM(CRMClient):
         results = []
         for upsert_input in inputs:
             if object_type == CONTACTS and not is_valid_email(upsert_input.key):
-                results.append(
-                    WriteResult.rejected(
-                        "INVALID_EMAIL", f"Email address {upsert_input.key!r} is invalid"
-                    )
-                )
+                results.append(invalid_email(upsert_input.key))
                 continue
             crm_id = existing.get(upsert_input.key)
             if crm_id is None:

@@ -57,8 +57,8 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 SYSTEM_PROPERTIES = ("hs_object_id", "createdate", "lastmodifieddate")
 
 
-class HTTPAnswer(Exception):  # noqa: N818 - an answer, raised to leave a handler early
-    """An error answer raised by a route."""
+class AnswerError(Exception):
+    """An error answer (status and body), raised by a route to leave its handler early."""
 
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         super().__init__(body.get("message"))
@@ -68,7 +68,7 @@ class HTTPAnswer(Exception):  # noqa: N818 - an answer, raised to leave a handle
 
 def _error(
     status: int, category: str, message: str, errors: list[dict[str, Any]] | None = None
-) -> HTTPAnswer:
+) -> AnswerError:
     body: dict[str, Any] = {
         "status": "error",
         "message": message,
@@ -77,7 +77,7 @@ def _error(
     }
     if errors:
         body["errors"] = errors
-    return HTTPAnswer(status, body)
+    return AnswerError(status, body)
 
 
 def _now() -> str:
@@ -333,7 +333,7 @@ class HubSpotEmulator:
             "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily_max - self.daily_used)),
         }
 
-    def _spend_budget(self) -> HTTPAnswer | None:
+    def _spend_budget(self) -> AnswerError | None:
         now = time.monotonic()
         if self._consume_next:
             self._window.extend([now] * self._consume_next)
@@ -341,9 +341,9 @@ class HubSpotEmulator:
         while self._window and self._window[0] <= now - self.rate_interval:
             self._window.popleft()
         if self.daily_used >= self.daily_max:
-            return HTTPAnswer(429, _rate_limited("DAILY"))
+            return AnswerError(429, _rate_limited("DAILY"))
         if len(self._window) >= self.rate_max:
-            return HTTPAnswer(429, _rate_limited("TEN_SECONDLY_ROLLING"))
+            return AnswerError(429, _rate_limited("TEN_SECONDLY_ROLLING"))
         self._window.append(now)
         self.daily_used += 1
         return None
@@ -386,7 +386,7 @@ class HubSpotEmulator:
             return limited.status, limited.body, {}, 0.0
         try:
             status, answer = _route(self, method, path, body)
-        except HTTPAnswer as refused:
+        except AnswerError as refused:
             status, answer = refused.status, refused.body
         # A timeout: the work is done, the answer comes too late for the client.
         stall = self.timeout_delay if fault is not None else 0.0
@@ -460,7 +460,7 @@ class HubSpotEmulator:
             return "only string and number properties can have unique values"
         try:
             _options(item.get("options") or [])
-        except HTTPAnswer as bad:
+        except AnswerError as bad:
             return str(bad)
         return None
 

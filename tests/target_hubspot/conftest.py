@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from .emulator import HubSpotEmulator
 from .harness import TOKEN, HubSpotWorkspace
+from .hubspot_emulator import HubSpotEmulator
 
 
 @pytest.fixture

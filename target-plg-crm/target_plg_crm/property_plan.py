@@ -27,13 +27,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from target_plg_crm.crm.base import PropertyDefinition
+from target_plg_crm.crm.property_definitions import PropertyDefinition
 
 #: Fields written as enumerations, with their HubSpot field type.
 ENUMERATION_FIELDS = {"lifecycle_stage": "select", "segments": "checkbox"}
 
 
-class InvalidValue(ValueError):
+class InvalidValueError(ValueError):
     """A record value that does not fit its property (the record is rejected)."""
 
     def __init__(self, field: str, reason: str) -> None:
@@ -260,7 +260,7 @@ class PropertyPlan:
             try:
                 properties[definition.name] = encode_value(definition, record[field])
             except (TypeError, ValueError) as error:
-                raise InvalidValue(
+                raise InvalidValueError(
                     field, f"{error} (property {definition.name}, type {definition.type})"
                 ) from error
         return properties

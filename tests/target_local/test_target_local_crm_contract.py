@@ -7,15 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from target_plg_crm.crm.base import (
-    AssociationInput,
-    CRMError,
-    Outcome,
-    PropertyDefinition,
-    PropertyGroup,
-    UpsertInput,
-)
-from target_plg_crm.crm.local import LocalCRM
+from target_plg_crm.crm.errors import CRMError
+from target_plg_crm.crm.local.crm import LocalCRM
+from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput
 
 GROUP = PropertyGroup("product_usage", "Product usage")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..target.harness import association, company, contact, schemas, state
-from .emulator import HubSpotEmulator
+from ..target_local.harness import association, company, contact, schemas, state
 from .harness import TOKEN, HubSpotWorkspace
+from .hubspot_emulator import HubSpotEmulator
 
 WRITES = ("batch/upsert", "batch/create", "labels", "groups", "archive")
 
@@ -352,5 +352,5 @@ def test_settings_are_checked_at_start_up_and_named_in_the_error(
 
     missing = workspace.run(_pipeline(), hubspot_access_token="")
     assert missing.returncode != 0
-    assert "hubspot_access_token: required" in missing.stderr
+    assert "`hubspot_access_token`: required" in missing.stderr
     assert hubspot.calls == []

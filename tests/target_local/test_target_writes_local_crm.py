@@ -441,8 +441,8 @@ def test_salesforce_is_refused_at_start_up_with_a_clear_error(
 ) -> None:
     result = workspace.run([*schemas(), contact("u1", "ann@acme.com")], crm="salesforce")
 
-    assert result.returncode != 0
-    assert "'salesforce' is not available in this version" in result.stderr
+    assert result.returncode == 1
+    assert "`crm`: `salesforce` is not supported yet" in result.stderr
     assert not (workspace.folder / "ledger.sqlite").exists()
 
 

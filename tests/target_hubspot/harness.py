@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..target.harness import LocalCRMWorkspace, RunResult
-from .emulator import HubSpotEmulator
+from ..target_local.harness import LocalCRMWorkspace, RunResult
+from .hubspot_emulator import HubSpotEmulator
 
 #: A token shaped like a private app's, distinctive enough to grep for in any output.
 TOKEN = "pat-na1-5e3ret00-tok3-4ever-dead-beefcafe1234"

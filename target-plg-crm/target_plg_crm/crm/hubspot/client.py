@@ -1,4 +1,4 @@
-"""HTTP to HubSpot: the token, a client-side rate limiter and retries with backoff.
+"""The HTTP client of HubSpot: the token, a client-side rate limiter and retries with backoff.
 
 HubSpot gives a private app a budget of requests per rolling 10 s and reports it on every
 response (`X-HubSpot-RateLimit-Max`, `-Remaining`, `-Interval-Milliseconds`). The limiter
@@ -14,14 +14,17 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from target_plg_crm.crm.base import CRMError
+from target_plg_crm.crm.errors import CRMError
+from target_plg_crm.crm.hubspot.errors import HubSpotUnavailableError
 
+#: Most inputs HubSpot takes in one batch call (upserts, reads, associations).
+BATCH_SIZE = 100
 #: What HubSpot's private apps get on the lowest tiers; the headers correct it.
 DEFAULT_BUDGET = 100
 DEFAULT_INTERVAL_SECONDS = 10.0
@@ -31,18 +34,14 @@ BUDGET_MARGIN = 2
 LOCKED_WAIT_SECONDS = 2.0
 
 
-class CRMUnavailable(CRMError):
-    """HubSpot could not be reached or kept failing after every retry: the run stops."""
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry (tests shorten the waits)."""
+    """How often and how long to retry (from the `hubspot_*` settings; tests shorten the waits)."""
 
-    max_retries: int = 6
-    backoff_base_seconds: float = 1.0
+    max_retries: int
+    backoff_base_seconds: float
+    timeout_seconds: float
     backoff_max_seconds: float = 60.0
-    timeout_seconds: float = 30.0
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter for retry number `attempt` (0-based)."""
@@ -187,7 +186,7 @@ class HubSpotHTTP:
         """Send one request, retrying what HubSpot says is temporary.
 
         Returns every answer that is not temporary (2xx, 207, 4xx) for the caller to
-        read; raises CRMUnavailable when the retries ran out, CRMError when the token
+        read; raises HubSpotUnavailableError when the retries ran out, CRMError when the token
         was refused (nothing else can work then).
         """
         url = f"{self.base_url}{path}"
@@ -218,7 +217,7 @@ class HubSpotHTTP:
                     self.counter.rate_limited += 1
                     policy_name = _json_field(response, "policyName")
                     if policy_name == "DAILY":
-                        raise CRMUnavailable(
+                        raise HubSpotUnavailableError(
                             "HubSpot's daily request limit is used up (429 DAILY): "
                             "run again tomorrow"
                         )
@@ -248,7 +247,7 @@ class HubSpotHTTP:
                 wait,
             )
             time.sleep(wait)
-        raise CRMUnavailable(
+        raise HubSpotUnavailableError(
             f"HubSpot {method} {path} failed after {self.policy.max_retries} retries: "
             f"{last_problem}"
         )
@@ -260,3 +259,9 @@ def _json_field(response: requests.Response, name: str) -> Any:
     except ValueError:
         return None
     return body.get(name) if isinstance(body, dict) else None
+
+
+def chunks(items: Sequence[Any], size: int = BATCH_SIZE) -> Iterator[Sequence[Any]]:
+    """`items` in consecutive slices of at most `size` (one batch call each)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from target_plg_crm.target import TargetPLGCRM
 
-from ..target.harness import association, company, contact, schemas, state
-from .emulator import HubSpotEmulator
+from ..target_local.harness import association, company, contact, schemas, state
 from .harness import SHORT_TIMEOUT, TOKEN, HubSpotWorkspace
+from .hubspot_emulator import HubSpotEmulator
 
 
 def _pipeline(contacts: int = 120) -> list[dict]:

@@ -1,0 +1,104 @@
+"""`HubSpotCRM`: a HubSpot portal behind the CRM interface, with the fewest calls in mind.
+
+HubSpot's budget is a few requests per second, so the parts (`provisioning`, `objects`,
+`associations`) read each list once a run, write in batches of 100 and never search.
+Written against the published behaviour in the design's crm-contract.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+
+from target_plg_crm.crm.errors import CRMError
+from target_plg_crm.crm.hubspot.associations import HubSpotAssociations
+from target_plg_crm.crm.hubspot.client import BATCH_SIZE, HubSpotHTTP, RetryPolicy
+from target_plg_crm.crm.hubspot.objects import HubSpotObjects
+from target_plg_crm.crm.hubspot.provisioning import HubSpotProvisioning
+from target_plg_crm.crm.interface import CRMClient
+from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
+from target_plg_crm.settings import HubSpotSettings
+
+
+class HubSpotCRM(CRMClient):
+    """A HubSpot portal reached with a private app token."""
+
+    max_batch_size = BATCH_SIZE
+
+    def __init__(
+        self, settings: HubSpotSettings, logger: logging.Logger, *, read_only: bool = False
+    ) -> None:
+        """Prepare the session; nothing is sent before the first call that needs it."""
+        self.settings = settings
+        self.logger = logger
+        self.read_only = read_only
+        policy = RetryPolicy(
+            max_retries=settings.max_retries,
+            backoff_base_seconds=settings.backoff_base_seconds,
+            timeout_seconds=settings.timeout_seconds,
+        )
+        self.http = HubSpotHTTP(settings.base_url, settings.access_token, policy, logger)
+        self.provisioning = HubSpotProvisioning(self.http, logger)
+        self.objects = HubSpotObjects(self.http, self.provisioning)
+        self.associations = HubSpotAssociations(self.http, self.provisioning)
+
+    @property
+    def identity(self) -> str:
+        """`hubspot:<base url>#<short hash of the token>`: one ledger per portal.
+
+        The hash keeps two portals behind the same URL apart without revealing the
+        token; a rotated token only costs one full rewrite.
+        """
+        digest = hashlib.sha256(self.settings.access_token.encode()).hexdigest()[:12]
+        return f"hubspot:{self.settings.base_url.rstrip('/')}#{digest}"
+
+    def close(self) -> None:
+        """Log how many requests the run cost and close the connections."""
+        counter = self.http.counter
+        self.logger.info(
+            "HubSpot: %d requests (%d retries, %d answered 429), %.1f s waited for the rate limit",
+            counter.requests,
+            counter.retries,
+            counter.rate_limited,
+            self.http.limiter.waited_seconds,
+        )
+        self.http.close()
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise CRMError("dry run: the HubSpot client must not write")
+
+    def skipped_properties(self, object_type: str) -> Mapping[str, str]:
+        """Existing properties whose type our values do not fit (name -> why)."""
+        return self.provisioning.skipped_properties(object_type)
+
+    def ensure_properties(
+        self,
+        object_type: str,
+        group: PropertyGroup,
+        definitions: Sequence[PropertyDefinition],
+    ) -> None:
+        """Create the group and missing properties, add missing options; never retype."""
+        self._check_writable()
+        self.provisioning.ensure_properties(object_type, group, definitions)
+
+    def upsert(
+        self,
+        object_type: str,
+        id_property: str,
+        inputs: Sequence[UpsertInput],
+    ) -> list[WriteResult]:
+        """Upsert by e-mail (contacts) or a unique property; one result per input, in order."""
+        self._check_writable()
+        return self.objects.upsert(object_type, id_property, inputs)
+
+    def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
+        """HubSpot ids of the existing objects among `keys` (batch read, never search)."""
+        return self.objects.find_ids(object_type, id_property, keys)
+
+    def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
+        """Create associations with their labels; archive labels no longer wanted."""
+        self._check_writable()
+        return self.associations.associate(inputs)

@@ -1,0 +1,74 @@
+"""The small interface every CRM client implements.
+
+A client is written against the published behaviour of one CRM (see the design's
+crm-contract.md): upsert by a unique key, properties that must exist before they are
+written, associations between object ids. Adding a CRM means one new package next to
+`local` and `hubspot` with a client implementing `CRMClient`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+
+from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
+
+
+class CRMClient(abc.ABC):
+    """Upserts objects, ensures properties and associates contacts with companies.
+
+    Every method answering per input returns one result per input, in input order
+    (a client whose CRM answers out of order re-orders by its trace ids).
+    """
+
+    #: Most inputs one upsert/associate call accepts (HubSpot: 100).
+    max_batch_size: int = 100
+    #: True when the CRM was created empty by this run (the ledger is then stale).
+    starts_empty: bool = False
+
+    @property
+    @abc.abstractmethod
+    def identity(self) -> str:
+        """A stable name of the CRM instance written to (the ledger is kept per identity)."""
+
+    @abc.abstractmethod
+    def ensure_properties(
+        self,
+        object_type: str,
+        group: PropertyGroup,
+        definitions: Sequence[PropertyDefinition],
+    ) -> None:
+        """Create the group and missing properties; add missing enumeration options.
+
+        Never removes options nor changes the type of an existing property.
+        """
+
+    @abc.abstractmethod
+    def upsert(
+        self,
+        object_type: str,
+        id_property: str,
+        inputs: Sequence[UpsertInput],
+    ) -> list[WriteResult]:
+        """Create or update objects found by `id_property` (keys unique in one call)."""
+
+    @abc.abstractmethod
+    def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
+        """CRM ids of the existing objects among `keys` (a batch read, never a search)."""
+
+    @abc.abstractmethod
+    def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
+        """Create contact-company associations or set their labels to exactly `labels`."""
+
+    def skipped_properties(self, object_type: str) -> Mapping[str, str]:
+        """Properties that exist in the CRM with a type our values do not fit.
+
+        Name -> why; their fields are not written (an existing property is never
+        overwritten). Known after `ensure_properties`.
+        """
+        _ = object_type
+        return {}
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most clients hold nothing
+        """Release connections."""

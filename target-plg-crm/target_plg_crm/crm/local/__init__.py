@@ -1,0 +1,1 @@
+"""The embedded `local` CRM: a SQLite file that refuses what HubSpot refuses."""

@@ -1,0 +1,67 @@
+"""`LocalCRM`: the `local` CRM behind the CRM interface, HubSpot's rules on a SQLite file.
+
+It refuses what HubSpot refuses (unknown properties, invalid e-mails, enumeration values
+outside the options, upserts by a non-unique property, duplicate ids or more than 100
+inputs in one call, associations to ids that do not exist), so a run that succeeds
+here would have been accepted by HubSpot too. The demo's report reads its tables
+(`client.SCHEMA`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from target_plg_crm.crm.interface import CRMClient
+from target_plg_crm.crm.local import associations, objects, provisioning
+from target_plg_crm.crm.local.client import open_crm_file
+from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
+
+
+class LocalCRM(CRMClient):
+    """HubSpot's object, property and association rules on a SQLite file."""
+
+    max_batch_size = 100
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Open (or create) the CRM file; `read_only` never creates nor writes it."""
+        self.path = path
+        self.starts_empty = not path.exists()
+        self._db = open_crm_file(path, read_only=read_only)
+
+    @property
+    def identity(self) -> str:
+        """`local:` + the absolute path of the file."""
+        return f"local:{self.path.resolve()}"
+
+    def close(self) -> None:
+        """Close the SQLite connection."""
+        self._db.close()
+
+    def ensure_properties(
+        self,
+        object_type: str,
+        group: PropertyGroup,
+        definitions: Sequence[PropertyDefinition],
+    ) -> None:
+        """Create missing properties and add new enumeration options (never removes)."""
+        objects.check_object_type(object_type)
+        provisioning.ensure_properties(self._db, object_type, definitions)
+
+    def upsert(
+        self,
+        object_type: str,
+        id_property: str,
+        inputs: Sequence[UpsertInput],
+    ) -> list[WriteResult]:
+        """Create or update objects by e-mail (contacts) or a unique property (companies)."""
+        return objects.upsert(self._db, object_type, id_property, inputs, self.max_batch_size)
+
+    def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
+        """CRM ids of the existing objects among `keys`, keyed as given."""
+        return objects.find_ids(self._db, object_type, keys)
+
+    def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
+        """Create associations or set their labels; one primary company per contact."""
+        return associations.associate(self._db, inputs, self.max_batch_size)

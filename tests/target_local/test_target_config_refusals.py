@@ -1,0 +1,182 @@
+"""A broken config stops the real CLI before any record is read: one line naming the setting.
+
+Each case runs `target-plg-crm --config config.json` with a small Singer input on stdin
+and checks what a user sees: exit code 1, one stderr line that names the setting (and
+the name that was probably meant), no traceback, no STATE, no file written (no local
+CRM, ledger, rejects or summary), and never the value of a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .harness import LocalCRMWorkspace, RunResult, company, contact, schemas, state
+
+TOKEN = "pat-na1-c0nf1g00-t0k3-n3v3r-sh0wn-0000abcd"
+HUBSPOT = {"crm": "hubspot", "hubspot_access_token": TOKEN}
+MESSAGES = [
+    *schemas(),
+    company("a1"),
+    contact("u1", "ann@acme.com", primary_account_id="a1"),
+    state({"bookmarks": {"tracks": 1}}),
+]
+
+# (setting named by the line, the config's changes, what the line says)
+REFUSALS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "typo of dry_run": ("dry_rn", {"dry_rn": True}, "unknown setting; did you mean `dry_run`?"),
+    "typo of the token's name": (
+        "hubspot_acess_token",
+        {"crm": "hubspot", "hubspot_acess_token": TOKEN},
+        "unknown setting; did you mean `hubspot_access_token`?",
+    ),
+    "a word for a boolean": ("dry_run", {"dry_run": "yes"}, 'expected true or false, got "yes"'),
+    "a word for a number": (
+        "hubspot_max_retries",
+        {"hubspot_max_retries": "six"},
+        'expected a whole number, got "six"',
+    ),
+    "a string for a list": (
+        "change_ignored_fields",
+        {"change_ignored_fields": "as_of"},
+        "expected a list",
+    ),
+    "negative retries": ("hubspot_max_retries", {"hubspot_max_retries": -1}, "at least 0, got -1"),
+    "a zero timeout": (
+        "hubspot_timeout_seconds",
+        {"hubspot_timeout_seconds": 0},
+        "must be more than 0, got 0",
+    ),
+    "a zero batch size": ("batch_size_rows", {"batch_size_rows": 0}, "at least 1, got 0"),
+    "an empty file path": ("ledger_path", {"ledger_path": ""}, "must not be empty"),
+    "a misspelt CRM": ("crm", {"crm": "hubspto"}, "did you mean `hubspot`?"),
+    "salesforce, not yet available": (
+        "crm",
+        {"crm": "salesforce"},
+        "`salesforce` is not supported yet",
+    ),
+    "hubspot without a token": (
+        "hubspot_access_token",
+        {"crm": "hubspot"},
+        "required when `crm` is `hubspot`",
+    ),
+    "hubspot with an empty token": (
+        "hubspot_access_token",
+        {"crm": "hubspot", "hubspot_access_token": "  "},
+        "required when `crm` is `hubspot`",
+    ),
+    "plain http to a remote host": (
+        "hubspot_base_url",
+        {**HUBSPOT, "hubspot_base_url": "http://api.hubapi.com"},
+        "accepted only for loopback addresses",
+    ),
+    "credentials in the base URL": (
+        "hubspot_base_url",
+        {**HUBSPOT, "hubspot_base_url": f"https://me:{TOKEN}@api.hubapi.com"},
+        "must not carry credentials",
+    ),
+    "a number as the token": (
+        "hubspot_access_token",
+        {"crm": "hubspot", "hubspot_access_token": 4242424242},
+        "expected a string, got a secret value",
+    ),
+    "a prefix HubSpot reserves": (
+        "property_prefix",
+        {"property_prefix": "hs_"},
+        "must not start with `hs_`",
+    ),
+    "a prefix HubSpot cannot name": (
+        "property_prefix",
+        {"property_prefix": "PLG-"},
+        "does not match the pattern",
+    ),
+    "a company key HubSpot reserves": (
+        "company_id_property",
+        {"company_id_property": "hs_account"},
+        "must not start with `hs_`",
+    ),
+    "a load method a CRM cannot do": (
+        "load_method",
+        {"load_method": "overwrite"},
+        '"overwrite" is not one of upsert',
+    ),
+    "record metadata as CRM properties": (
+        "add_record_metadata",
+        {"add_record_metadata": True},
+        "not supported by target-plg-crm",
+    ),
+}
+
+
+def _assert_refused(workspace: LocalCRMWorkspace, result: RunResult) -> None:
+    """Exit 1, no traceback, no STATE, no secret, nothing but the config in the folder."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""  # no STATE
+    assert TOKEN not in result.stderr and "4242424242" not in result.stderr
+    assert sorted(p.name for p in workspace.folder.iterdir()) == ["config.json"]
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_a_broken_setting_is_refused_in_one_line_before_anything_is_written(
+    workspace: LocalCRMWorkspace, case: str
+) -> None:
+    setting, changes, says = REFUSALS[case]
+
+    result = workspace.run(MESSAGES, **changes)
+
+    _assert_refused(workspace, result)
+    naming = [line for line in result.stderr.splitlines() if f"`{setting}`:" in line]
+    assert len(naming) == 1, result.stderr
+    assert says in naming[0]
+
+
+def test_every_problem_of_a_config_is_named_at_once(workspace: LocalCRMWorkspace) -> None:
+    result = workspace.run(MESSAGES, dry_rn=True, crm="hubspto", hubspot_max_retries=-2)
+
+    _assert_refused(workspace, result)
+    assert "`dry_rn`: unknown setting; did you mean `dry_run`?" in result.stderr
+    assert "`crm`: " in result.stderr and "did you mean `hubspot`?" in result.stderr
+    assert "`hubspot_max_retries`: must be at least 0, got -2" in result.stderr
+
+
+def test_null_means_unset_and_the_sdk_settings_stay_accepted(
+    workspace: LocalCRMWorkspace,
+) -> None:
+    users = {**schemas()[1], "stream": "users"}
+    result = workspace.run(
+        [users, {"type": "RECORD", "stream": "users", "record": contact("u1", "a@b.co")["record"]}],
+        property_prefix=None,  # null: the default `plg_`
+        stream_maps={"users": {"__alias__": "contacts"}},
+        batch_size_rows=10,
+        validate_records=True,
+        load_method="upsert",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert workspace.contacts()["a@b.co"]["plg_user_id"] == "u1"
+
+
+def test_flattening_writes_nested_fields_as_properties_of_their_own(
+    workspace: LocalCRMWorkspace,
+) -> None:
+    nested = {
+        "type": "SCHEMA",
+        "stream": "contacts",
+        "key_properties": ["email"],
+        "schema": {
+            "type": "object",
+            "properties": {
+                "email": {"type": "string"},
+                "plan": {"type": "object", "properties": {"name": {"type": "string"}}},
+            },
+        },
+    }
+    record = {"type": "RECORD", "stream": "contacts", "record": {"email": "a@b.co"}}
+    record["record"]["plan"] = {"name": "pro"}
+
+    result = workspace.run([nested, record], flattening_enabled=True, flattening_max_depth=1)
+
+    assert result.returncode == 0, result.stderr
+    assert workspace.contacts()["a@b.co"] == {"plg_plan_name": "pro"}
