@@ -8,16 +8,31 @@ name that was probably meant, and never repeat the value of a secret setting.
 
 from __future__ import annotations
 
+import copy
 import json
 import typing as t
 from collections.abc import Iterator, Mapping
 
-from jsonschema import ValidationError
-from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
+from jsonschema import ValidationError, validators
+from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 
 from plg_settings.problems import did_you_mean, nearest, setting_path
 
-_Validator = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)
+
+def _fill_defaults(validator: t.Any, properties: t.Any, instance: t.Any, schema: t.Any) -> t.Any:
+    # As singer-sdk's `extend_validator_with_defaults`, with two differences: a value of
+    # the wrong type (`events_sql` given as a string) gets its type error instead of an
+    # AttributeError, and a default object or list is copied, so filling the defaults
+    # nested in it never changes the schema's own default.
+    if isinstance(instance, dict):
+        for name, subschema in properties.items():
+            if isinstance(subschema, Mapping) and "default" in subschema:
+                instance.setdefault(name, copy.deepcopy(subschema["default"]))
+    yield from _VALIDATE_PROPERTIES(validator, properties, instance, schema)
+
+
+_VALIDATE_PROPERTIES = DEFAULT_JSONSCHEMA_VALIDATOR.VALIDATORS["properties"]
+_Validator = validators.extend(DEFAULT_JSONSCHEMA_VALIDATOR, {"properties": _fill_defaults})
 
 _TYPE_WORDS = {
     "object": "an object (a mapping in meltano.yml, JSON text in an environment variable)",
@@ -144,7 +159,19 @@ def _missing(error: ValidationError) -> list[str]:
 
 def _is_secret(error: ValidationError) -> bool:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
-    return bool(schema.get("secret") or schema.get("writeOnly"))
+    return _holds_secret(schema)
+
+
+def _holds_secret(schema: object) -> bool:
+    """True if the setting is secret or has a secret inside: a value given in place of an
+    object (`events_sql` as one string) may well be that secret."""
+    if isinstance(schema, Mapping):
+        if schema.get("secret") or schema.get("writeOnly"):
+            return True
+        return any(_holds_secret(value) for value in schema.values())
+    if isinstance(schema, list):
+        return any(_holds_secret(value) for value in schema)
+    return False
 
 
 def _shown(value: object) -> str:
