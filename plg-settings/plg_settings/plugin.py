@@ -22,9 +22,11 @@ class StrictSettingsPlugin:
     config_jsonschema: t.ClassVar[dict]
     _config: dict
 
-    @classmethod
-    def append_builtin_config(cls, config_jsonschema: dict) -> None:  # pragma: no cover
-        raise NotImplementedError  # provided by the SDK's PluginBase
+    if t.TYPE_CHECKING:
+        # Provided by the SDK's PluginBase. Declared for the type checker only: a method
+        # here would come first in the MRO and hide the SDK's.
+        @classmethod
+        def append_builtin_config(cls, config_jsonschema: dict) -> None: ...
 
     def check_settings(self, config: t.Mapping[str, t.Any], problems: SettingProblems) -> None:
         """Plugin-specific checks beyond the schema; add each problem to `problems`."""
