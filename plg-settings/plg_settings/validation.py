@@ -90,8 +90,10 @@ def _describe(error: ValidationError) -> Iterator[str]:
             yield f"`{setting_path([*path, key])}`: unknown setting{did_you_mean(key, known)}"
         return
     if keyword == "required":
+        typos = _typos_of_known_names(error)
         for key in _missing(error):
-            yield f"`{setting_path([*path, key])}`: required, but not set"
+            if key not in typos:  # else the unknown key's line already says "did you mean"
+                yield f"`{setting_path([*path, key])}`: required, but not set"
         return
     name = f"`{setting_path(path)}`"
     shown = "a secret value" if secret else _shown(error.instance)
@@ -149,6 +151,16 @@ def _closest(errors: list[ValidationError]) -> ValidationError:
     typed = [error for error in errors if error.validator != "type"]
     pool = typed or errors
     return max(pool, key=lambda error: len(error.absolute_path))
+
+
+def _typos_of_known_names(error: ValidationError) -> set[str]:
+    """The known names that the object's unknown keys most likely meant (refused keys only)."""
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    if schema.get("additionalProperties") is not False or not isinstance(error.instance, Mapping):
+        return set()
+    known = list(schema.get("properties", {}))
+    guesses = (nearest(key, known) for key in error.instance if key not in known)
+    return {guess for guess in guesses if guess is not None}
 
 
 def _missing(error: ValidationError) -> list[str]:
