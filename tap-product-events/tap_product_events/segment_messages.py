@@ -24,7 +24,6 @@ COMMON_FIELDS = (
     "receivedAt",
     "context",
 )
-TIMESTAMP_FIELDS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
 OBJECT_FIELDS = ("context", "properties", "traits")
 # Keys left out of the canonical JSON that a missing messageId is derived from: they
 # change when the same message is re-sent, the rest of the message does not.
