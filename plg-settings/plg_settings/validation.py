@@ -174,7 +174,19 @@ def _missing(error: ValidationError) -> list[str]:
 
 def _is_secret(error: ValidationError) -> bool:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
-    return bool(schema.get("secret") or schema.get("writeOnly"))
+    return _holds_secret(schema)
+
+
+def _holds_secret(schema: object) -> bool:
+    """True if the setting is secret or has a secret inside: a value given in place of an
+    object (`events_sql` as one string) may well be that secret."""
+    if isinstance(schema, Mapping):
+        if schema.get("secret") or schema.get("writeOnly"):
+            return True
+        return any(_holds_secret(value) for value in schema.values())
+    if isinstance(schema, list):
+        return any(_holds_secret(value) for value in schema)
+    return False
 
 
 def _shown(value: object) -> str:

@@ -24,7 +24,6 @@ COMMON_FIELDS = (
     "receivedAt",
     "context",
 )
-TIMESTAMP_FIELDS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
 OBJECT_FIELDS = ("context", "properties", "traits")
 # Keys left out of the canonical JSON that a missing messageId is derived from: they
 # change when the same message is re-sent, the rest of the message does not.
@@ -59,7 +58,7 @@ MESSAGE_TYPES: dict[str, MessageType] = {
 STREAM_NAMES = tuple(m.stream for m in MESSAGE_TYPES.values())
 
 
-class MalformedMessage(ValueError):
+class MalformedMessageError(ValueError):
     """A message that cannot become a record; the text says why."""
 
 
@@ -112,7 +111,7 @@ def _id_text(value: object, field: str) -> str | None:
         number = t.cast("float", value)
         # JSON has one number type: 42.0 is the id 42.
         return str(int(number)) if number.is_integer() else repr(number)
-    raise MalformedMessage(f"{field} must be a string or a number, got {_json_kind(value)}")
+    raise MalformedMessageError(f"{field} must be a string or a number, got {_json_kind(value)}")
 
 
 def _json_kind(value: object) -> str:
@@ -130,16 +129,16 @@ def _json_kind(value: object) -> str:
 
 
 def to_record(message: object) -> tuple[str, dict[str, t.Any]]:
-    """Return (stream name, record) for a parsed message, or raise MalformedMessage."""
+    """Return (stream name, record) for a parsed message, or raise MalformedMessageError."""
     if type(message) is not dict:
-        raise MalformedMessage(f"not a JSON object but {_json_kind(message)}")
+        raise MalformedMessageError(f"not a JSON object but {_json_kind(message)}")
     message = t.cast("dict[str, t.Any]", message)
     message_type = message.get("type")
     kinds = _KINDS.get(message_type) if type(message_type) is str else None
     if kinds is None:
         if message_type is None:
-            raise MalformedMessage("no message type (the 'type' field is missing or null)")
-        raise MalformedMessage(
+            raise MalformedMessageError("no message type (the 'type' field is missing or null)")
+        raise MalformedMessageError(
             f"unknown message type {message_type!r} (expected one of {', '.join(MESSAGE_TYPES)})"
         )
 
@@ -155,11 +154,11 @@ def to_record(message: object) -> tuple[str, dict[str, t.Any]]:
     for field in kinds.strings:
         value = record[field]
         if value is not None and type(value) is not str:
-            raise MalformedMessage(f"{field} must be a string, got {_json_kind(value)}")
+            raise MalformedMessageError(f"{field} must be a string, got {_json_kind(value)}")
     for field in kinds.objects:
         value = record[field]
         if value is not None and type(value) is not dict:
-            raise MalformedMessage(f"{field} must be a JSON object, got {_json_kind(value)}")
+            raise MalformedMessageError(f"{field} must be a JSON object, got {_json_kind(value)}")
     for field in kinds.ids:
         value = record[field]
         if type(value) is not str or value == "":

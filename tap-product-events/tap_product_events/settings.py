@@ -1,41 +1,39 @@
-"""The tap's settings: declared once for `--about`, parsed once into a dataclass."""
+"""The tap's settings: declared once (types, defaults, bounds) and read into a dataclass.
+
+The schema is the one declaration: `--about`, Meltano and the SDK's validator all read it,
+and plg-settings refuses a config that does not fit it, one line per problem. What JSON
+Schema cannot say (at least one source, a database URL whose driver is installed, unique
+names) is checked in `check_settings`. `TapSettings.from_config` then trusts the config.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import typing as t
 from dataclasses import dataclass
 
+from plg_settings import SettingProblems
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
-from tap_product_events.source_settings import (
-    SOURCE_PROPERTIES,
+from tap_product_events.arrival import parse_instant
+from tap_product_events.sources.archives.settings import EVENTS_PATHS
+from tap_product_events.sources.metrics.settings import (
+    METRICS_ENDPOINTS,
+    METRICS_QUERIES,
     MetricsEndpoint,
     MetricsQuery,
-    SqlEventsSettings,
-    parse_events_sql,
-    parse_metrics_endpoints,
-    parse_metrics_queries,
 )
+from tap_product_events.sources.sql_connection import url_problem
+from tap_product_events.sources.warehouse.settings import EVENTS_SQL, SqlEventsSettings
 
-SUPPORTED_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".gz")
+SOURCE_SETTINGS = ("events_paths", "events_sql", "metrics_queries", "metrics_endpoints")
 
 CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
-    th.Property(
-        "events_paths",
-        th.ArrayType(th.StringType),
-        title="Event archive paths",
-        description=(
-            "File globs of Segment-spec JSON-lines archives (`.jsonl`, `.json`, "
-            "`.jsonl.gz`, `.gz`), one message per line, all message types mixed, as "
-            "Segment's and RudderStack's storage destinations write them. `~` and "
-            "relative paths are resolved against the working directory; `**` matches "
-            'folders recursively. Example: `["data/segment/**/*.gz"]`.'
-        ),
-        examples=[["data/segment/**/*.jsonl.gz"]],
-    ),
-    *SOURCE_PROPERTIES,
+    EVENTS_PATHS,
+    EVENTS_SQL,
+    METRICS_QUERIES,
+    METRICS_ENDPOINTS,
     th.Property(
         "start_date",
         th.DateTimeType,
@@ -61,12 +59,61 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
             "are logged, counted and skipped."
         ),
     ),
+    additional_properties=False,
 ).to_dict()
+
+
+def check_settings(config: t.Mapping[str, t.Any], problems: SettingProblems) -> None:
+    """What the schema cannot say; `config` already fits the schema, defaults filled in."""
+    if not any(config.get(name) for name in SOURCE_SETTINGS):
+        problems.add(
+            "events_paths",
+            "no source is set: set events_paths, events_sql, metrics_queries or metrics_endpoints",
+        )
+    start_date = config.get("start_date")
+    if start_date is not None and parse_instant(start_date) is None:
+        problems.add(
+            "start_date",
+            f"{json.dumps(start_date)} is not an ISO 8601 date-time "
+            "(e.g. 2026-01-01 or 2026-01-01T00:00:00Z)",
+        )
+    if "events_sql" in config:
+        _check_database_url(["events_sql", "url"], config["events_sql"]["url"], problems)
+    queries = config.get("metrics_queries", [])
+    for index, query in enumerate(queries):
+        _check_database_url(["metrics_queries", index, "url"], query["url"], problems)
+    _check_unique_names("metrics_queries", queries, problems)
+    endpoints = config.get("metrics_endpoints", [])
+    for index, endpoint in enumerate(endpoints):
+        if not endpoint["url"].startswith(("http://", "https://")):
+            problems.add(["metrics_endpoints", index, "url"], "expected an http:// or https:// URL")
+    _check_unique_names("metrics_endpoints", endpoints, problems)
+
+
+def _check_database_url(path: list[str | int], url: str, problems: SettingProblems) -> None:
+    problem = url_problem(url)
+    if problem is not None:
+        problems.add(path, problem)
+
+
+def _check_unique_names(
+    setting: str, items: t.Sequence[t.Mapping[str, t.Any]], problems: SettingProblems
+) -> None:
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        name = item["name"]
+        if name in first:
+            problems.add(
+                [setting, index, "name"],
+                f"`{name}` is already the name of {setting}[{first[name]}]; names must be "
+                "unique (reports and logs name them)",
+            )
+        first.setdefault(name, index)
 
 
 @dataclass(frozen=True)
 class TapSettings:
-    """Validated settings of one run."""
+    """The settings of one run, read from the validated config."""
 
     events_paths: tuple[str, ...]
     start_date: dt.datetime | None
@@ -82,60 +129,19 @@ class TapSettings:
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> TapSettings:
-        """Parse and validate the tap's config, naming the setting at fault."""
-        errors: list[str] = []
-        events_paths = _parse_events_paths(config.get("events_paths"), errors)
-        events_sql = parse_events_sql(config.get("events_sql"), errors)
-        metrics_queries = parse_metrics_queries(config.get("metrics_queries"), errors)
-        metrics_endpoints = parse_metrics_endpoints(config.get("metrics_endpoints"), errors)
-        if not (events_paths or events_sql or metrics_queries or metrics_endpoints) and not errors:
-            errors.append(
-                "events_paths, events_sql, metrics_queries, metrics_endpoints: set at least "
-                "one source"
-            )
-        start_date = _parse_start_date(config.get("start_date"), errors)
-        strict = config.get("strict", False)
-        if strict is None:
-            strict = False
-        if not isinstance(strict, bool):
-            errors.append(f"strict: expected true or false, got {strict!r}")
-        if errors:
-            raise ConfigValidationError("Invalid settings", errors=errors)
+        """The settings of a config that passed the schema and `check_settings`."""
+        start_date = config.get("start_date")
+        events_sql = config.get("events_sql")
         return cls(
-            events_paths=events_paths,
-            start_date=start_date,
-            strict=bool(strict),
-            events_sql=events_sql,
-            metrics_queries=metrics_queries,
-            metrics_endpoints=metrics_endpoints,
+            events_paths=tuple(config.get("events_paths", ())),
+            start_date=parse_instant(start_date) if start_date is not None else None,
+            strict=config["strict"],
+            events_sql=SqlEventsSettings.from_config(events_sql) if events_sql else None,
+            metrics_queries=tuple(
+                MetricsQuery.from_config(query) for query in config.get("metrics_queries", ())
+            ),
+            metrics_endpoints=tuple(
+                MetricsEndpoint.from_config(endpoint)
+                for endpoint in config.get("metrics_endpoints", ())
+            ),
         )
-
-
-def _parse_events_paths(value: object, errors: list[str]) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not value:
-        errors.append(f"events_paths: expected a non-empty list of file globs, got {value!r}")
-        return ()
-    bad = [item for item in value if not isinstance(item, str) or not item.strip()]
-    if bad:
-        errors.append(f"events_paths: every entry must be a non-empty string, got {bad!r}")
-        return ()
-    return tuple(item.strip() for item in value)
-
-
-def _parse_start_date(value: object, errors: list[str]) -> dt.datetime | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        errors.append(f"start_date: expected an ISO 8601 date-time string, got {value!r}")
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        errors.append(
-            f"start_date: {value!r} is not an ISO 8601 date-time "
-            "(e.g. 2026-01-01 or 2026-01-01T00:00:00Z)"
-        )
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -9,15 +9,17 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import SelectionMask
 
-from tap_product_events.daily_rollups import KEY as DAILY_ROLLUP_KEY
-from tap_product_events.daily_rollups import SCHEMA as DAILY_ROLLUP_SCHEMA
-from tap_product_events.daily_rollups import STREAM_NAME as DAILY_ROLLUP_STREAM
 from tap_product_events.segment_messages import MESSAGE_TYPES, MessageType
+from tap_product_events.sources.warehouse.daily_rollups import KEY as DAILY_ROLLUP_KEY
+from tap_product_events.sources.warehouse.daily_rollups import SCHEMA as DAILY_ROLLUP_SCHEMA
+from tap_product_events.sources.warehouse.daily_rollups import STREAM_NAME as DAILY_ROLLUP_STREAM
 
 if t.TYPE_CHECKING:
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_product_events.tap import TapProductEvents
+RecordsOf = t.Callable[[str], t.Iterator[dict[str, t.Any]]]
+"""A stream's records of this run, by stream name (the run's SyncPass hands them out)."""
 
 _ID = "A string, or null. Numbers in the source become decimal strings, '' becomes null."
 _TIME = "As the source wrote it (ISO 8601 in Segment's spec); not re-formatted."
@@ -86,10 +88,10 @@ class MessageStream(Stream):
     # Records are already JSON types; nested objects pass through without conformance.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    def __init__(self, tap: TapProductEvents, message_type: MessageType) -> None:
+    def __init__(self, tap: Tap, message_type: MessageType, records_of: RecordsOf) -> None:
         super().__init__(tap, schema=message_schema(message_type), name=message_type.stream)
         self.message_type = message_type
-        self.events_tap = tap
+        self.records_of = records_of
         self._mask_source: SelectionMask | None = None
         self._memoized_mask = SelectionMask()
 
@@ -110,7 +112,7 @@ class MessageStream(Stream):
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """The records of this stream that arrived since the last run."""
-        return self.events_tap.sync_pass.records(self.name)
+        return self.records_of(self.name)
 
 
 class DailyRollupStream(MessageStream):
@@ -118,13 +120,13 @@ class DailyRollupStream(MessageStream):
 
     primary_keys: t.ClassVar[list[str]] = list(DAILY_ROLLUP_KEY)
 
-    def __init__(self, tap: TapProductEvents) -> None:
+    def __init__(self, tap: Tap, records_of: RecordsOf) -> None:
         Stream.__init__(self, tap, schema=DAILY_ROLLUP_SCHEMA, name=DAILY_ROLLUP_STREAM)
-        self.events_tap = tap
+        self.records_of = records_of
         self._mask_source = None
         self._memoized_mask = SelectionMask()
 
 
-def message_streams(tap: TapProductEvents) -> list[MessageStream]:
+def message_streams(tap: Tap, records_of: RecordsOf) -> list[MessageStream]:
     """One stream per Segment message type."""
-    return [MessageStream(tap, m) for m in MESSAGE_TYPES.values()]
+    return [MessageStream(tap, m, records_of) for m in MESSAGE_TYPES.values()]

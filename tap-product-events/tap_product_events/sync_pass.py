@@ -15,15 +15,15 @@ import logging
 import typing as t
 import weakref
 
-from tap_product_events.arrival import StartDateFilter
-from tap_product_events.event_archives import EventArchives
 from tap_product_events.malformed import MalformedLineReport
 from tap_product_events.segment_messages import to_record
 from tap_product_events.settings import TapSettings
+from tap_product_events.sources.archives.event_archives import EventArchives
+from tap_product_events.sources.event_source import EventSource, SourceOutput
+from tap_product_events.sources.warehouse.daily_rollups import STREAM_NAME as ROLLUP_STREAM
+from tap_product_events.sources.warehouse.warehouse_events import WarehouseEvents
 from tap_product_events.spool import Spool
-from tap_product_events.warehouse_events import WarehouseEvents
 
-ROLLUP_STREAM = "daily_rollups"
 SOURCES_STATE_KEY = "sources"
 """Top-level STATE key holding each source's bookmark, next to the SDK's `bookmarks`."""
 
@@ -75,22 +75,13 @@ class SyncPass:
                 append(record)
 
         report = MalformedLineReport(self.logger, strict=self.settings.strict)
+        output = SourceOutput(message=accept, rollup=writers.get(ROLLUP_STREAM))
         sources_state = self.tap_state.get(SOURCES_STATE_KEY) or {}
         self._pending = {}
-        if self.settings.events_paths:
-            self._read_archives(sources_state, accept, report)
-        if self.settings.events_sql is not None:
-            warehouse = WarehouseEvents(self.settings.events_sql, self.logger, report)
-            previous = sources_state.get(warehouse.state_key)
+        for source in self._event_sources(report):
+            previous = sources_state.get(source.state_key)
             start_date = self.settings.start_date if previous is None else None
-            result = warehouse.read(previous, accept, writers.get(ROLLUP_STREAM), start_date)
-            self._pending[warehouse.state_key] = result.bookmark
-            self.logger.info(
-                "events_sql: read %d new messages and %d daily roll-ups from %s",
-                result.messages,
-                result.rollups,
-                ", ".join(result.tables_read) or "no table",
-            )
+            self._pending[source.state_key] = source.read(previous, output, start_date)
         spool.finish_writing()
         self.logger.info(
             "Records per stream: %s",
@@ -100,30 +91,14 @@ class SyncPass:
         if not self._waiting:
             self._commit()
 
-    def _read_archives(
-        self,
-        sources_state: t.Mapping[str, t.Any],
-        accept: t.Callable[[dict[str, t.Any]], None],
-        report: MalformedLineReport,
-    ) -> None:
-        archives = EventArchives(self.settings.events_paths, self.logger, report)
-        previous = sources_state.get(archives.state_key)
-        start_filter = None
-        if previous is None and self.settings.start_date is not None:
-            start_filter = StartDateFilter(self.settings.start_date)
-        result = archives.read(previous, accept, start_filter)
-        self._pending[archives.state_key] = result.bookmark
-        self.logger.info(
-            "Read %d new messages; files read: %d; source: events_paths",
-            result.messages,
-            result.files_read,
-        )
-        if start_filter is not None:
-            self.logger.info(
-                "First run: skipped %d messages that arrived before start_date %s",
-                start_filter.skipped,
-                self.settings.start_date.isoformat() if self.settings.start_date else "",
-            )
+    def _event_sources(self, report: MalformedLineReport) -> list[EventSource]:
+        """The configured message sources, in the order they are read."""
+        sources: list[EventSource] = []
+        if self.settings.events_paths:
+            sources.append(EventArchives(self.settings.events_paths, self.logger, report))
+        if self.settings.events_sql is not None:
+            sources.append(WarehouseEvents(self.settings.events_sql, self.logger, report))
+        return sources
 
     def _commit(self) -> None:
         """Move the held-back bookmarks into the STATE and emit it."""

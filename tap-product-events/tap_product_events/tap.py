@@ -5,28 +5,31 @@ from __future__ import annotations
 import copy
 import typing as t
 
+from plg_settings import SettingProblems, StrictSettingsPlugin
 from singer_sdk import Stream, Tap
-from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
     PluginCapabilities,
     TapCapabilities,
 )
 
-from tap_product_events.metrics_stream import MetricsStream
-from tap_product_events.settings import CONFIG_SCHEMA, TapSettings
+from tap_product_events.settings import CONFIG_SCHEMA, TapSettings, check_settings
 from tap_product_events.singer_output import OrjsonSingerWriter
+from tap_product_events.sources.metrics.metrics_stream import MetricsStream
 from tap_product_events.streams import DailyRollupStream, MessageStream, message_streams
 from tap_product_events.sync_pass import SOURCES_STATE_KEY, SyncPass
 
 
-class TapProductEvents(Tap):
+class TapProductEvents(StrictSettingsPlugin, Tap):
     """Reads Segment/RudderStack-style events (archives, warehouse tables) on arrival, and
     backend metrics (SQL queries, JSON endpoints) as snapshots."""
 
     name = "tap-product-events"
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = OrjsonSingerWriter
+    # The streams depend on the config (`daily_rollups`, `metrics`), so `--discover`
+    # validates it too and refuses a broken one as a sync would.
+    dynamic_catalog = True
     # No BATCH (its default batching could let the bookmark commit before the last batch
     # is announced) and no ACTIVATE_VERSION (an arrival-incremental read is not a full
     # table version; a target would delete the earlier rows).
@@ -44,15 +47,22 @@ class TapProductEvents(Tap):
         self._settings: TapSettings | None = None
         self._sync_pass: SyncPass | None = None
         super().__init__(*args, **kwargs)
-        if kwargs.get("validate_config", True):
-            # Fail at start-up, naming the setting, rather than half-way through a sync.
-            _ = self.settings
+
+    def check_settings(self, config: t.Mapping[str, t.Any], problems: SettingProblems) -> None:
+        """What the schema cannot say (see `settings.check_settings`)."""
+        check_settings(config, problems)
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        problems = super()._validate_config(raise_errors=raise_errors)
+        # Read once, from a config that passed; a config that did not (`--about`) has none.
+        self._settings = None if problems else TapSettings.from_config(self.config)
+        return problems
 
     @property
     def settings(self) -> TapSettings:
-        """The validated settings (parsed once)."""
+        """The settings of this run, read once from the validated config."""
         if self._settings is None:
-            self._settings = TapSettings.from_config(self.config)
+            raise RuntimeError("the config was not validated")  # only without validation
         return self._settings
 
     @property
@@ -75,21 +85,30 @@ class TapProductEvents(Tap):
             if isinstance(stream, MessageStream) and stream.selected
         }
 
+    def _records_of(self, stream_name: str) -> t.Iterator[dict[str, t.Any]]:
+        return self.sync_pass.records(stream_name)
+
     def discover_streams(self) -> list[Stream]:
         """The six message streams, plus those of the configured sources.
 
         `daily_rollups` exists when `events_sql.rollup` is on, `metrics` when a backend
         metrics source is configured (a stream that can never have records is left out).
         """
-        streams: list[Stream] = list(message_streams(self))
-        try:
-            settings = self.settings
-        except ConfigValidationError:
+        streams: list[Stream] = list(message_streams(self, self._records_of))
+        settings = self._settings
+        if settings is None:
             return streams  # e.g. --about without a config
         if settings.events_sql is not None and settings.events_sql.rollup:
-            streams.append(DailyRollupStream(self))
+            streams.append(DailyRollupStream(self, self._records_of))
         if settings.has_metrics:
-            streams.append(MetricsStream(self))
+            streams.append(
+                MetricsStream(
+                    self,
+                    settings.metrics_queries,
+                    settings.metrics_endpoints,
+                    strict=settings.strict,
+                )
+            )
         return streams
 
     def load_state(self, state: dict[str, t.Any]) -> None:

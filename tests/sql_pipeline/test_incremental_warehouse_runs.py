@@ -31,7 +31,7 @@ from tests.sql_pipeline.pipeline_runs import (
     sql_tap_config,
 )
 from tests.sql_pipeline.record_comparison import explain, output_differences
-from tests.tap_sql.segment_warehouse import load_messages
+from tests.tap_warehouse.segment_warehouse import load_messages
 
 # 30 of the archive's 40 days arrive before the first run; the first load ends with tracks,
 # so the late commit below lies before both the tracks table's bookmark (raw mode) and the

@@ -19,7 +19,7 @@ from tests.sql_pipeline.conftest import transform_config
 from tests.sql_pipeline.demo_messages import DemoArchive, as_warehouse_loads
 from tests.sql_pipeline.pipeline_runs import PipelineRun, read_counts, run_pipeline, sql_tap_config
 from tests.sql_pipeline.record_comparison import explain, output_differences
-from tests.tap_sql.segment_warehouse import load_messages
+from tests.tap_warehouse.segment_warehouse import load_messages
 
 SOURCES = [
     pytest.param("postgres", False, id="postgres-raw"),

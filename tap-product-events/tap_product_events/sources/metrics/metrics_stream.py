@@ -15,72 +15,19 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
-from singer_sdk.pagination import (
-    BaseAPIPaginator,
-    BaseHATEOASPaginator,
-    HeaderLinkPaginator,
-    OffsetPaginator,
-    PageNumberPaginator,
-    SinglePagePaginator,
-)
 
-from tap_product_events.backend_metrics import KEY, SCHEMA, STREAM_NAME, EntityShape, MetricsQueries
 from tap_product_events.malformed import MalformedLineReport
-from tap_product_events.segment_messages import MalformedMessage
-from tap_product_events.source_settings import MetricsEndpoint
+from tap_product_events.segment_messages import MalformedMessageError
+from tap_product_events.sources.metrics.endpoint_paging import endpoint_paginator
+from tap_product_events.sources.metrics.metric_records import KEY, SCHEMA, STREAM_NAME, EntityShape
+from tap_product_events.sources.metrics.metrics_queries import MetricsQueries
+from tap_product_events.sources.metrics.settings import MetricsEndpoint, MetricsQuery
 
 if t.TYPE_CHECKING:
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
     from singer_sdk.streams.rest import HTTPRequest, PageContext
-
-    from tap_product_events.tap import TapProductEvents
-
-
-class NextLinkPaginator(BaseHATEOASPaginator):
-    """The next page's URL found in the response body at a JSONPath (e.g. `$.next`)."""
-
-    def __init__(self, next_path: str) -> None:
-        super().__init__()
-        self.next_path = next_path
-
-    def get_next_url(self, response: requests.Response) -> str | None:  # noqa: D102
-        found = next(extract_jsonpath(self.next_path, response.json()), None)
-        return found if isinstance(found, str) and found else None
-
-
-class _SizedPages:
-    """Stops when a page has fewer records than the page size (one request less)."""
-
-    def __init__(self, endpoint: MetricsEndpoint) -> None:
-        self.endpoint = endpoint
-
-    def full_page(self, response: requests.Response) -> bool:
-        if self.endpoint.pagination.size_param is None:
-            return True  # unknown size: stop at the first page without records
-        found = sum(1 for _ in extract_jsonpath(self.endpoint.records_path, response.json()))
-        return found >= self.endpoint.pagination.size
-
-
-class PageNumbers(PageNumberPaginator):
-    """`page=1,2,3...`; stops at a short or empty page."""
-
-    def __init__(self, endpoint: MetricsEndpoint) -> None:
-        super().__init__(endpoint.pagination.first_page)
-        self.sized = _SizedPages(endpoint)
-
-    def has_more(self, response: requests.Response) -> bool:  # noqa: D102
-        return self.sized.full_page(response)
-
-
-class Offsets(OffsetPaginator):
-    """`offset=0,size,2*size...`; stops at a short or empty page."""
-
-    def __init__(self, endpoint: MetricsEndpoint) -> None:
-        super().__init__(0, endpoint.pagination.size)
-        self.sized = _SizedPages(endpoint)
-
-    def has_more(self, response: requests.Response) -> bool:  # noqa: D102
-        return self.sized.full_page(response)
 
 
 class MetricsStream(RESTStream[t.Any]):
@@ -90,9 +37,18 @@ class MetricsStream(RESTStream[t.Any]):
     primary_keys: t.ClassVar[list[str]] = list(KEY)
     path = ""
 
-    def __init__(self, tap: TapProductEvents) -> None:
+    def __init__(
+        self,
+        tap: Tap,
+        queries: t.Sequence[MetricsQuery],
+        endpoints: t.Sequence[MetricsEndpoint],
+        *,
+        strict: bool,
+    ) -> None:
         super().__init__(tap, schema=SCHEMA, name=STREAM_NAME)
-        self.events_tap = tap
+        self.queries = queries
+        self.endpoints = endpoints
+        self.strict = strict
         self.endpoint: MetricsEndpoint | None = None
         self.run_started = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -116,16 +72,7 @@ class MetricsStream(RESTStream[t.Any]):
     def get_new_paginator(self) -> BaseAPIPaginator[t.Any]:
         """The endpoint's paginator (singer_sdk.pagination)."""
         assert self.endpoint is not None
-        style = self.endpoint.pagination.style
-        if style == "next_link":
-            return NextLinkPaginator(self.endpoint.pagination.next_path)
-        if style == "link_header":
-            return HeaderLinkPaginator()
-        if style == "page":
-            return PageNumbers(self.endpoint)
-        if style == "offset":
-            return Offsets(self.endpoint)
-        return SinglePagePaginator()
+        return endpoint_paginator(self.endpoint)
 
     def get_http_request(self, *, page: PageContext[t.Any]) -> HTTPRequest:
         """The first page's request, or the next page's by link, page number or offset."""
@@ -154,14 +101,10 @@ class MetricsStream(RESTStream[t.Any]):
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """This run's metric values: queries, then endpoints; failures reported, not fatal."""
-        settings = self.events_tap.settings
-        report = MalformedLineReport(self.logger, strict=settings.strict)
-        if settings.metrics_queries:
-            queries = MetricsQueries(
-                settings.metrics_queries, self.logger, report, self.run_started
-            )
-            yield from queries.records()
-        for endpoint in settings.metrics_endpoints:
+        report = MalformedLineReport(self.logger, strict=self.strict)
+        if self.queries:
+            yield from MetricsQueries(self.queries, self.logger, report, self.run_started).records()
+        for endpoint in self.endpoints:
             yield from self._endpoint_records(endpoint, context, report)
         report.log_summary()
 
@@ -187,7 +130,7 @@ class MetricsStream(RESTStream[t.Any]):
                 fields = shape.metric_fields(k for k, v in raw.items() if _is_scalar(v))
                 try:
                     records = shape.records(raw, fields, started)
-                except MalformedMessage as exc:
+                except MalformedMessageError as exc:
                     report.report_row(location, shape.row_key(raw), str(exc))
                     continue
                 emitted += len(records)

@@ -3,7 +3,7 @@
 One query, in SQLAlchemy Core, portable to any dialect with window functions, `IS NOT
 DISTINCT FROM` (or its equivalent, which SQLAlchemy renders) and CASTs to VARCHAR, DATE
 and TIMESTAMP (tested on PostgreSQL and DuckDB). Time columns must be timestamp types and
-the session's time zone UTC (set by sql_connection for PostgreSQL and DuckDB).
+the session's time zone UTC (set by sources.sql_connection for PostgreSQL and DuckDB).
 
 1. `ev`: every track/page/screen row as (userId, anonymousId, accountId, event, at, day,
    messageId, arrived), the union of the tables;
@@ -25,9 +25,7 @@ from singer_sdk import typing as th
 from sqlalchemy.engine import Connection
 
 from tap_product_events.arrival import format_instant
-
-if t.TYPE_CHECKING:
-    from tap_product_events.warehouse_events import WarehouseTable
+from tap_product_events.sources.warehouse.warehouse_table import WarehouseTable, naive_utc
 
 STREAM_NAME = "daily_rollups"
 KEY = ("userId", "anonymousId", "accountId", "event", "day")
@@ -150,7 +148,7 @@ class DailyRollupQuery:
             *(
                 sa.and_(
                     ev.source_table == label,
-                    sa.true() if mark is None else ev.arrived >= _naive_utc(mark),
+                    sa.true() if mark is None else ev.arrived >= naive_utc(mark),
                 )
                 for label, mark in since.items()
             )
@@ -247,10 +245,6 @@ class DailyRollupQuery:
             else:
                 reason = "no identity (user_id and anonymous_id are null)"
             yield (f"table {row['source_table']}", key), reason
-
-
-def _naive_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _instant_text(value: object) -> str | None:

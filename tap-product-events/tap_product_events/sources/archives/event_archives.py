@@ -12,6 +12,7 @@ Bookmark per file, kept in the STATE under `sources.events_files.files`:
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import logging
 import os
@@ -24,11 +25,9 @@ import orjson
 
 from tap_product_events.arrival import ArrivalWatermark, StartDateFilter
 from tap_product_events.malformed import MalformedLineReport
-from tap_product_events.segment_messages import MalformedMessage, arrival_text
-from tap_product_events.settings import SUPPORTED_SUFFIXES
-
-Accept = t.Callable[[dict[str, t.Any]], None]
-"""Takes one parsed message; raises MalformedMessage if it cannot become a record."""
+from tap_product_events.segment_messages import MalformedMessageError, arrival_text
+from tap_product_events.sources.archives.settings import SUPPORTED_SUFFIXES
+from tap_product_events.sources.event_source import Accept, SourceOutput
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -76,7 +75,7 @@ class ArchiveReadResult:
 
 
 class EventArchives:
-    """The `events_paths` source: reads what arrived since the previous bookmark."""
+    """The `events_paths` source (an EventSource): reads what arrived since its bookmark."""
 
     state_key = "events_files"
 
@@ -93,15 +92,35 @@ class EventArchives:
     def read(
         self,
         previous: t.Mapping[str, t.Any] | None,
-        accept: Accept,
-        start_filter: StartDateFilter | None,
-    ) -> ArchiveReadResult:
-        """Pass every message that arrived since `previous` to `accept`, once.
+        output: SourceOutput,
+        start_date: dt.datetime | None,
+    ) -> dict[str, t.Any]:
+        """Pass every message that arrived since `previous` to `output`, once.
 
         Returns the bookmark that covers what was read; the caller commits it to the STATE
         only after the records were emitted.
         """
-        previous = previous or {}
+        start_filter = StartDateFilter(start_date) if start_date is not None else None
+        result = self._read(previous or {}, output.message, start_filter)
+        self.logger.info(
+            "Read %d new messages; files read: %d; source: events_paths",
+            result.messages,
+            result.files_read,
+        )
+        if start_filter is not None:
+            self.logger.info(
+                "First run: skipped %d messages that arrived before start_date %s",
+                start_filter.skipped,
+                start_filter.start_date.isoformat(),
+            )
+        return result.bookmark
+
+    def _read(
+        self,
+        previous: t.Mapping[str, t.Any],
+        accept: Accept,
+        start_filter: StartDateFilter | None,
+    ) -> ArchiveReadResult:
         old_files: dict[str, t.Any] = dict(previous.get("files") or {})
         watermark = ArrivalWatermark(previous.get("max_received_at"))
         # Files no longer on disk cannot come back with new lines; dropping them keeps the
@@ -165,7 +184,7 @@ class _FileReader:
 
         A last line without its newline that does not parse is returned, not reported: in
         a plain file it may still be being written.
-        Raises _DamagedInput when reading fails part-way (I/O error, damaged gzip data).
+        Raises _DamagedInputError when reading fails part-way (I/O error, damaged gzip data).
         """
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         report, path = self.report.report, self.path
@@ -195,18 +214,18 @@ class _FileReader:
                     continue
                 try:
                     accept(message)
-                except MalformedMessage as exc:
+                except MalformedMessageError as exc:
                     report(path, line_number, str(exc))
                     continue
                 see(message.get("receivedAt"))
                 messages += 1
         except (OSError, EOFError, zlib.error) as exc:
             # Only the reading side raises these: the spool raises SpoolError instead.
-            raise _DamagedInput(line_number, exc) from exc
+            raise _DamagedInputError(line_number, exc) from exc
         return line_number - first_line_number + 1, messages, None
 
 
-class _DamagedInput(Exception):
+class _DamagedInputError(Exception):
     """Reading a file failed after `lines_read` lines."""
 
     def __init__(self, lines_read: int, cause: BaseException) -> None:
@@ -242,7 +261,7 @@ class _PlainReader(_FileReader):
                     handle, lines_before + 1, accept, watermark, start_filter
                 )
                 end = handle.tell() - (len(unfinished) if unfinished else 0)
-        except _DamagedInput as exc:
+        except _DamagedInputError as exc:
             self._unreadable(f"reading failed {exc}")
             return None
         except OSError as exc:
@@ -275,7 +294,7 @@ class _GzipReader(_FileReader):
                 taken, messages, unfinished = self._take_lines(
                     handle, 1, accept, watermark, start_filter
                 )
-        except _DamagedInput as exc:
+        except _DamagedInputError as exc:
             # A truncated or corrupt archive (perhaps still being uploaded): the lines
             # before the damage went through; the file is read again next run.
             self._unreadable(f"gzip data is damaged or cut {exc}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ..tap.tap_runs import TapRun
+from ..tap_runs import TapRun
 from .message_set import segment_messages
 from .schema_tables import create_tables
 from .segment_warehouse import TABLE_OF_TYPE, snake_case, warehouse_row

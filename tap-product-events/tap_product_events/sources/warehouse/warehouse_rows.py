@@ -12,16 +12,11 @@ JSON-lines path would give it, except what the warehouse does not keep (see READ
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import typing as t
-import uuid
 from dataclasses import dataclass
 
-import orjson
-
-from tap_product_events.arrival import format_instant
-from tap_product_events.segment_messages import MalformedMessage
+from tap_product_events.segment_messages import MalformedMessageError
+from tap_product_events.sources.json_values import json_value
 
 # Standard column -> message field, for every message type.
 COMMON_COLUMNS = {
@@ -130,7 +125,7 @@ class RowShape:
         return "a row without id"
 
     def message(self, row: t.Sequence[t.Any]) -> dict[str, t.Any]:
-        """The Segment-spec message of one row; raises MalformedMessage saying why not."""
+        """The Segment-spec message of one row; raises MalformedMessageError saying why not."""
         message: dict[str, t.Any] = {"type": self.message_type}
         context: dict[str, t.Any] = {}
         extra: dict[str, t.Any] = {}
@@ -138,7 +133,7 @@ class RowShape:
             value = row[rule.index]
             if value is None or (rule.skipped_value is not None and value == rule.skipped_value):
                 continue
-            value = _json_value(value, rule.column, is_json=rule.is_json)
+            value = json_value(value, rule.column, is_json=rule.is_json)
             if rule.target == "field":
                 message[rule.key] = value
             elif rule.target == "context":
@@ -146,7 +141,7 @@ class RowShape:
             elif rule.target == "extra":
                 extra[rule.key] = value
             elif not isinstance(value, dict):
-                raise MalformedMessage(f"column {rule.column} is not a JSON object")
+                raise MalformedMessageError(f"column {rule.column} is not a JSON object")
             elif rule.key == "context":
                 context.update(value)
             elif rule.key == self.extra_object:
@@ -155,7 +150,7 @@ class RowShape:
                 message[rule.key] = value
         if self.event_text_index is not None and row[self.event_text_index] is not None:
             # `event` holds Segment's slug (`report_viewed`); `event_text` the real name.
-            message["event"] = _json_value(row[self.event_text_index], "event_text")
+            message["event"] = json_value(row[self.event_text_index], "event_text")
         if context:
             message["context"] = context
         if extra and self.extra_object is not None:
@@ -166,43 +161,11 @@ class RowShape:
 
 def _check_time_and_identity(message: dict[str, t.Any]) -> None:
     if not any(message.get(f) for f in TIME_FIELDS):
-        raise MalformedMessage("no time (timestamp, original_timestamp and received_at are null)")
+        raise MalformedMessageError(
+            "no time (timestamp, original_timestamp and received_at are null)"
+        )
     if message["type"] == "alias":
         if not (message.get("userId") and message.get("previousId")):
-            raise MalformedMessage("no identity (an alias needs user_id and previous_id)")
+            raise MalformedMessageError("no identity (an alias needs user_id and previous_id)")
     elif not (message.get("userId") or message.get("anonymousId")):
-        raise MalformedMessage("no identity (user_id and anonymous_id are null)")
-
-
-def _json_value(value: object, column: str, *, is_json: bool = False) -> t.Any:
-    """A column's value as the JSON value a message would hold."""
-    if isinstance(value, str):
-        if is_json:
-            try:
-                return orjson.loads(value)
-            except orjson.JSONDecodeError as exc:
-                raise MalformedMessage(f"column {column} is not valid JSON ({exc})") from None
-        return value
-    if isinstance(value, bool | int | float | dict | list):
-        return value
-    if isinstance(value, dt.datetime):
-        return format_instant(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise MalformedMessage(f"column {column} has a value of type {type(value).__name__}")
-
-
-def plain_value(value: object, column: str) -> t.Any:
-    """A database value as a JSON scalar (numbers, strings, booleans, null).
-
-    Raises MalformedMessage for values that are no scalar (bytes, arrays, objects).
-    """
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, dict | list):
-        raise MalformedMessage(f"column {column}: a {type(value).__name__} is no metric value")
-    return _json_value(value, column)
+        raise MalformedMessageError("no identity (user_id and anonymous_id are null)")

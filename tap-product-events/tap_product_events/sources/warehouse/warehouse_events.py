@@ -22,52 +22,25 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
 from tap_product_events.arrival import format_instant, parse_instant
-from tap_product_events.daily_rollups import DailyRollupQuery
 from tap_product_events.malformed import MalformedLineReport
-from tap_product_events.segment_messages import MESSAGE_TYPES, MalformedMessage
-from tap_product_events.source_settings import (
+from tap_product_events.segment_messages import MESSAGE_TYPES, MalformedMessageError
+from tap_product_events.sources.event_source import Accept, SourceOutput
+from tap_product_events.sources.sql_connection import failure_text, open_engine
+from tap_product_events.sources.warehouse.daily_rollups import DailyRollupQuery
+from tap_product_events.sources.warehouse.settings import (
     DEFAULT_ARRIVAL_COLUMNS,
     ROLLED_UP_STREAMS,
     SqlEventsSettings,
 )
-from tap_product_events.sql_connection import failure_text, open_engine
-from tap_product_events.warehouse_rows import COMMON_COLUMNS, RowShape
+from tap_product_events.sources.warehouse.warehouse_rows import COMMON_COLUMNS, RowShape
+from tap_product_events.sources.warehouse.warehouse_table import (
+    WarehouseTable,
+    as_utc,
+    naive_utc,
+)
 
-Accept = t.Callable[[dict[str, t.Any]], None]
 _TYPE_OF_STREAM = {m.stream: m.type for m in MESSAGE_TYPES.values()}
 _FETCH_ROWS = 5_000
-
-
-def as_utc(value: object) -> dt.datetime | None:
-    """A database time value as an aware UTC datetime (naive values are UTC)."""
-    if isinstance(value, str):
-        return parse_instant(value)
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return None
-
-
-def naive_utc(value: dt.datetime) -> dt.datetime:
-    """As a bind parameter: naive UTC, which a UTC session compares right with both kinds."""
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-@dataclass
-class WarehouseTable:
-    """One reflected table and how its rows become messages."""
-
-    stream: str
-    message_type: str
-    table: sa.Table
-    label: str
-    arrival: sa.ColumnElement[t.Any]
-    standard_names: dict[str, str]
-    actual_names: dict[str, str]
-
-    def column(self, standard: str) -> sa.ColumnElement[t.Any] | None:
-        """The column holding a standard Segment column, or None if the table lacks it."""
-        actual = self.actual_names.get(standard, standard)
-        return self.table.c.get(actual)
 
 
 @dataclass
@@ -81,7 +54,7 @@ class WarehouseReadResult:
 
 
 class WarehouseEvents:
-    """Reads the warehouse tables once per run."""
+    """The `events_sql` source (an EventSource): reads the warehouse tables once per run."""
 
     state_key = "events_sql"
 
@@ -95,12 +68,22 @@ class WarehouseEvents:
     def read(
         self,
         previous: t.Mapping[str, t.Any] | None,
-        accept: Accept,
-        accept_rollup: Accept | None,
+        output: SourceOutput,
         start_date: dt.datetime | None,
-    ) -> WarehouseReadResult:
+    ) -> dict[str, t.Any]:
         """Pass every message (and roll-up) that arrived since `previous` on, once."""
-        previous = previous or {}
+        result = self._read(previous or {}, output, start_date)
+        self.logger.info(
+            "events_sql: read %d new messages and %d daily roll-ups from %s",
+            result.messages,
+            result.rollups,
+            ", ".join(result.tables_read) or "no table",
+        )
+        return result.bookmark
+
+    def _read(
+        self, previous: t.Mapping[str, t.Any], output: SourceOutput, start_date: dt.datetime | None
+    ) -> WarehouseReadResult:
         engine = open_engine(
             self.settings.url, "events_sql", self.logger, retries=self.settings.connect_retries
         )
@@ -113,11 +96,11 @@ class WarehouseEvents:
                 if rolled_up and wt.stream in ROLLED_UP_STREAMS:
                     continue
                 since = self._since(old_marks.get(wt.label), start_date)
-                latest = self._read_table(engine, wt, since, accept, result)
+                latest = self._read_table(engine, wt, since, output.message, result)
                 if latest is not None:
                     result.bookmark["tables"][wt.label] = format_instant(latest)
             if rolled_up:
-                self._read_rollups(engine, tables, previous, accept_rollup, start_date, result)
+                self._read_rollups(engine, tables, previous, output.rollup, start_date, result)
             return result
         finally:
             engine.dispose()
@@ -235,7 +218,7 @@ class WarehouseEvents:
                         latest = arrived
                     try:
                         accept(shape.message(row))
-                    except MalformedMessage as exc:
+                    except MalformedMessageError as exc:
                         self.report.report_row(location, shape.row_key(row), str(exc))
                         continue
                     read += 1

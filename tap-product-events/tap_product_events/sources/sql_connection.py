@@ -14,7 +14,14 @@ import typing as t
 import sqlalchemy as sa
 from singer_sdk.exceptions import FatalSyncError
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+DATABASE_URL_HELP = (
+    "SQLAlchemy database URL, e.g. `postgresql+psycopg://user:password@host:5432/db` or "
+    "`duckdb:////data/warehouse.duckdb` (the dialect's driver must be installed: extras "
+    "`tap-product-events[postgres]`, `[duckdb]`). Secret: logs show it with the password "
+    "masked."
+)
 
 # Per dialect, the statement that makes a session's time zone UTC.
 _UTC_SESSION = {
@@ -46,6 +53,27 @@ def scrubbed(text: str, url: str) -> str:
     except Exception:  # noqa: BLE001
         return text
     return text.replace(password, "***") if password else text
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a database URL of an installed driver, or None if it can.
+
+    Checked at start-up so that a missing driver stops the run before any record is read;
+    the text never repeats the URL (it may hold a password).
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "not a database URL (dialect+driver://user:password@host/db)"
+    name = parsed.drivername
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError) as exc:
+        hint = _DRIVER_HINT.get(parsed.get_backend_name(), "install its SQLAlchemy dialect")
+        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+            hint += "; write the URL as `postgresql+psycopg://...`"
+        return f"no driver for `{name}` is installed ({exc}); {hint}"
+    return None
 
 
 def _error_text(exc: BaseException, url: str) -> str:

@@ -72,9 +72,9 @@ def test_a_glob_matching_nothing_is_a_warning_not_a_failure(tmp_path: Path, run_
 
 def test_invalid_settings_fail_at_start_naming_the_setting(tmp_path: Path, run_tap) -> None:
     run = run_tap({"events_paths": [str(tmp_path)], "start_date": "last tuesday"})
-    assert run.returncode != 0
-    assert "start_date: 'last tuesday' is not an ISO 8601 date-time" in run.stderr
+    assert run.returncode == 1
+    assert '`start_date`: "last tuesday" is not an ISO 8601 date-time' in run.stderr
 
     run = run_tap({"events_paths": []})
-    assert run.returncode != 0
-    assert "events_paths" in run.stderr
+    assert run.returncode == 1
+    assert "`events_paths`: needs at least 1 item, got an empty list" in run.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..tap.tap_runs import TapRun
+from ..tap_runs import TapRun
 from .schema_tables import create_tables
 from .segment_warehouse import TABLE_OF_TYPE, warehouse_row
 

@@ -1,4 +1,7 @@
-"""Running the real `tap-product-events` console script and reading what it printed."""
+"""Running the real `tap-product-events` console script and reading what it printed.
+
+Shared by the tap's test folders (tap_archives, tap_warehouse, tap_metrics, tap_settings).
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .tap_runs import TapRun, run_tap_cli
+from ..tap_runs import TapRun, run_tap_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -1,0 +1,1 @@
+"""The tap's sources, one package each: `archives`, `warehouse` and `metrics`."""

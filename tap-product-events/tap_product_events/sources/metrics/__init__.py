@@ -1,0 +1,1 @@
+"""Backend metrics (`metrics_queries`, `metrics_endpoints`): the `metrics` stream's snapshots."""

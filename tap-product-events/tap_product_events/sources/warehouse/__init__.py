@@ -1,0 +1,1 @@
+"""Segment/RudderStack warehouse tables (`events_sql`), read on arrival through SQLAlchemy."""
