@@ -90,7 +90,7 @@ def definition_for(
     if types == {"boolean"}:
         return make("bool", "booleancheckbox")
     if types and types <= {"integer", "number"}:
-        return make("number", "number")
+        return replace(make("number", "number"), whole_number=types == {"integer"})
     if types == {"string"}:
         if field in ENUMERATION_FIELDS:
             return make("enumeration", ENUMERATION_FIELDS[field])

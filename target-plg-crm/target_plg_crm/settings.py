@@ -8,7 +8,6 @@ is then built from the validated config without checking or defaulting anything 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,15 @@ from plg_settings import SettingProblems
 from singer_sdk import typing as th
 from singer_sdk.sinks import BatchSink
 
-#: CRMs this version writes to; `salesforce` is declared but refused by `check_settings`.
-AVAILABLE_CRMS = ("local", "hubspot")
-NOT_YET_AVAILABLE_CRMS = ("salesforce",)
+from target_plg_crm.loopback import is_loopback_host
+from target_plg_crm.salesforce_settings import (
+    SALESFORCE_PROPERTIES,
+    SalesforceSettings,
+    check_salesforce_settings,
+)
+
+#: CRMs this version writes to.
+AVAILABLE_CRMS = ("local", "hubspot", "salesforce")
 #: The shape HubSpot accepts for internal property and group names.
 CRM_NAME_PATTERN = "^[a-z][a-z0-9_]*$"
 #: HubSpot's own properties start with it: the target never creates one.
@@ -32,13 +37,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "crm",
         th.StringType,
         default="local",
-        allowed_values=[*AVAILABLE_CRMS, *NOT_YET_AVAILABLE_CRMS],
+        allowed_values=list(AVAILABLE_CRMS),
         title="CRM",
         description=(
             "The CRM to write to. `local` is an embedded SQLite emulation of HubSpot "
             "(`local_path`); `hubspot` writes to a HubSpot portal with a private app "
-            "token (`hubspot_access_token`); `salesforce` is not available in this "
-            "version and is refused at start-up."
+            "token (`hubspot_access_token`); `salesforce` writes Contacts, Accounts and "
+            "AccountContactRelations to a Salesforce org through a connected app "
+            "(`salesforce_*`)."
         ),
     ),
     th.Property(
@@ -191,6 +197,7 @@ CONFIG_SCHEMA = th.PropertiesList(
             "CRM, the ledger, the rejects or the summary file."
         ),
     ),
+    *SALESFORCE_PROPERTIES,
     # Settings every singer-sdk target inherits, declared here so that they say what
     # they do for a CRM (the SDK only adds those a target does not declare itself).
     th.Property(
@@ -241,16 +248,6 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
-def is_loopback_host(host: str) -> bool:
-    """Whether `host` names this machine (localhost, 127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def base_url_problem(url: str) -> str | None:
     """Why `url` cannot be HubSpot's base URL (https, or http on loopback only)."""
     parts = urlsplit(url.strip())
@@ -269,12 +266,6 @@ def base_url_problem(url: str) -> str | None:
 def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None:
     """What the schema cannot say; `config` is already validated, its defaults filled."""
     crm = config["crm"]
-    if crm in NOT_YET_AVAILABLE_CRMS:
-        problems.add(
-            "crm",
-            f"`{crm}` is not supported yet by this version of target-plg-crm (it comes in "
-            f"a later version); use {' or '.join(f'`{c}`' for c in AVAILABLE_CRMS)}",
-        )
     if config["add_record_metadata"]:
         problems.add(
             "add_record_metadata",
@@ -288,6 +279,8 @@ def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None
                 f"must not start with `{RESERVED_PREFIX}`: HubSpot reserves it for its own "
                 "properties",
             )
+    if crm == "salesforce":
+        check_salesforce_settings(config, problems)
     if crm != "hubspot":
         return
     token = config.get("hubspot_access_token", "")
@@ -329,6 +322,7 @@ class TargetSettings:
     dry_run: bool
     association_labels: bool
     hubspot: HubSpotSettings | None
+    salesforce: SalesforceSettings | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
@@ -357,4 +351,7 @@ class TargetSettings:
             dry_run=config["dry_run"],
             association_labels=config["association_labels"],
             hubspot=hubspot,
+            salesforce=SalesforceSettings.from_config(config)
+            if config["crm"] == "salesforce"
+            else None,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import typing as t
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink, Sink
@@ -139,6 +139,7 @@ class _Pending:
     hash: str
     user_id: str | None = None
     primary_account_id: str | None = None
+    email: str | None = None
 
 
 class _ObjectSink(CRMStreamSink):
@@ -183,6 +184,7 @@ class _ObjectSink(CRMStreamSink):
         }
         # Options already ensured in the CRM; None until the first ensure_properties call.
         self._ensured: dict[str, set[str]] | None = None
+        self.run.crm.declare_properties(self.object_type, self.plan.all_definitions())
 
     def _prepare(self, record: dict) -> _Pending | None:
         key = self.record_key(record)
@@ -287,11 +289,12 @@ class _ObjectSink(CRMStreamSink):
 
 
 class ContactsSink(_ObjectSink):
-    """`contacts` -> CRM contacts, upserted by e-mail (lower-case).
+    """`contacts` -> CRM contacts, upserted by e-mail (lower-case), or by `user_id`.
 
     Works with a contacts stream from any tap: only `email` is required; `user_id` and
     `primary_account_id`, when present, are written too and let associations find the
-    contact and its primary company.
+    contact and its primary company. A CRM keyed by user id (Salesforce's external id,
+    `contact_key_field`) requires `user_id` instead and writes the e-mail as a field.
     """
 
     object_type = CONTACTS
@@ -299,24 +302,36 @@ class ContactsSink(_ObjectSink):
     missing_key_code = "MISSING_EMAIL"
 
     def id_property(self) -> str:
-        """Contacts are found by e-mail."""
-        return "email"
+        """Contacts are found by e-mail (or by user id, see `contact_key_field`)."""
+        return self.key_field
 
     def setup(self) -> None:
         """Plan properties; warn when the stream cannot carry an e-mail."""
+        self.key_field = self.run.crm.contact_key_field
+        if self.key_field != "email":
+            self.missing_key_code = "MISSING_USER_ID"
         super().setup()
-        if "email" not in (self.original_schema.get("properties") or {}):
+        if self.key_field == "email" and "email" not in (
+            self.original_schema.get("properties") or {}
+        ):
             self.logger.warning(
                 "Stream %s has no 'email' field: its records are rejected unless they carry one",
                 self.stream_name,
             )
 
-    def record_key(self, record: dict) -> str | None:
+    @staticmethod
+    def record_email(record: dict) -> str | None:
         """The e-mail, trimmed and lower-cased (the CRM matches e-mails that way)."""
         email = record.get("email")
         if not isinstance(email, str) or not email.strip():
             return None
         return email.strip().lower()
+
+    def record_key(self, record: dict) -> str | None:
+        """The e-mail (or the user id when the CRM keys contacts by it)."""
+        if self.key_field != "email":
+            return _text(record.get(self.key_field))
+        return self.record_email(record)
 
     def _prepare(self, record: dict) -> _Pending | None:
         item = super()._prepare(record)
@@ -324,9 +339,10 @@ class ContactsSink(_ObjectSink):
             return None
         item.user_id = _text(record.get("user_id"))
         item.primary_account_id = _text(record.get("primary_account_id"))
-        if item.user_id is not None:
+        item.email = self.record_email(record)
+        if self.key_field == "email" and item.user_id is not None and item.email is not None:
             directory = self.run.directory
-            owner = directory.email_owners.setdefault(item.key, item.user_id)
+            owner = directory.email_owners.setdefault(item.email, item.user_id)
             if owner != item.user_id:
                 # Writing both would flip the one CRM contact between two users each run.
                 directory.duplicate_users[item.user_id] = owner
@@ -343,7 +359,7 @@ class ContactsSink(_ObjectSink):
     def remember(self, pending: _Pending, crm_id: str | None) -> None:
         """Note the contact's id and primary account under its e-mail and user id."""
         self.run.directory.add_contact(
-            pending.key,
+            pending.email,
             pending.user_id,
             ContactRef(crm_id, pending.primary_account_id),
         )
@@ -387,6 +403,8 @@ class _PendingAssociation:
     labels: frozenset[str]
     hash: str
     previous_labels: frozenset[str] | None = None
+    role: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 class AssociationsSink(CRMStreamSink):
@@ -401,6 +419,55 @@ class AssociationsSink(CRMStreamSink):
     """
 
     object_type = ASSOCIATIONS
+    #: Record fields that say which membership it is, never written as its fields.
+    identity_fields = ("user_id", "account_id", "email", "role")
+
+    def setup(self) -> None:
+        """For a CRM whose associations carry fields: plan them from the stream's schema."""
+        self.plan: PropertyPlan | None = None
+        if not self.run.crm.association_fields:
+            return
+        settings = self.run.settings
+        self.group = PropertyGroup(settings.property_group, property_label(settings.property_group))
+        plan = PropertyPlan.from_schema(
+            self.original_schema,
+            prefix=settings.property_prefix,
+            group=settings.property_group,
+            key_field="user_id",
+            key_property=None,
+            logger=self.logger,
+        )
+        plan.definitions = {
+            f: d for f, d in plan.definitions.items() if f not in self.identity_fields
+        }
+        self.plan = plan
+        ignored = [f for f in settings.change_ignored_fields if f in plan.definitions]
+        self.unhashed = {plan.definitions[f].name for f in ignored}
+        self.run.crm.declare_properties(ASSOCIATIONS, plan.all_definitions())
+
+    def _relationship(self, record: dict) -> tuple[str | None, dict[str, str]]:
+        """The role as given and the relationship fields as CRM properties (raises)."""
+        role = record.get("role")
+        role = role.strip() if isinstance(role, str) and role.strip() else None
+        return role, (self.plan.encode(record) if self.plan is not None else {})
+
+    def _digest(self, labels: set[str], role: str | None, properties: dict[str, str]) -> str:
+        if self.plan is None:
+            return content_hash(sorted(labels))  # HubSpot: labels only, as before
+        kept = {k: v for k, v in properties.items() if k not in self.unhashed}
+        return content_hash({"labels": sorted(labels), "role": role, "fields": kept})
+
+    def _ensure_fields(self, pending: Sequence[_PendingAssociation]) -> None:
+        if self.plan is None or not pending:
+            return
+        needed: dict[str, set[str]] = {n: set(v) for n, v in self.plan.declared_options.items()}
+        for item in pending:
+            for name, values in self.plan.enumeration_values(item.properties).items():
+                needed.setdefault(name, set()).update(values)
+        self.run.crm.ensure_properties(ASSOCIATIONS, self.group, self.plan.with_options(needed))
+        skipped = self.run.crm.skipped_properties(ASSOCIATIONS)
+        for item in pending:
+            item.properties = {k: v for k, v in item.properties.items() if k not in skipped}
 
     def _find_contact(self, user_id: str | None, email: str | None) -> ContactRef | None:
         directory, ledger = self.run.directory, self.run.ledger
@@ -517,8 +584,13 @@ class AssociationsSink(CRMStreamSink):
                 labels.add(label_name(role))
             if ref is not None and ref.primary_account_id == account_id:
                 labels.add(PRIMARY_LABEL)
+            try:
+                role, properties = self._relationship(record)
+            except InvalidValueError as error:
+                self.reject(record, key, "INVALID_VALUE", str(error))
+                continue
             ledger_key = f"{contact_id}-{company_id}"
-            digest = content_hash(sorted(labels))
+            digest = self._digest(labels, role, properties)
             entry = self.run.ledger.get(ASSOCIATIONS, ledger_key)
             if entry is not None and entry.hash == digest:
                 self.run.summary.add(ASSOCIATIONS, "unchanged")
@@ -526,9 +598,18 @@ class AssociationsSink(CRMStreamSink):
             previous = frozenset(entry.labels) if entry and entry.labels is not None else None
             pending.append(
                 _PendingAssociation(
-                    record, ledger_key, contact_id, company_id, frozenset(labels), digest, previous
+                    record,
+                    ledger_key,
+                    contact_id,
+                    company_id,
+                    frozenset(labels),
+                    digest,
+                    previous,
+                    role,
+                    properties,
                 )
             )
+        self._ensure_fields(pending)
         self._write(pending)
 
     def _write(self, pending: Sequence[_PendingAssociation]) -> None:
@@ -536,7 +617,14 @@ class AssociationsSink(CRMStreamSink):
         for chunk in unique_key_chunks(pending, lambda p: p.key, crm.max_batch_size):
             results = crm.associate(
                 [
-                    AssociationInput(p.contact_id, p.company_id, p.labels, p.previous_labels)
+                    AssociationInput(
+                        p.contact_id,
+                        p.company_id,
+                        p.labels,
+                        p.previous_labels,
+                        role=p.role,
+                        properties=p.properties,
+                    )
                     for p in chunk
                 ]
             )

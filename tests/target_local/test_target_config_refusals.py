@@ -51,11 +51,6 @@ REFUSALS: dict[str, tuple[str, dict[str, Any], str]] = {
     "a zero batch size": ("batch_size_rows", {"batch_size_rows": 0}, "at least 1, got 0"),
     "an empty file path": ("ledger_path", {"ledger_path": ""}, "must not be empty"),
     "a misspelt CRM": ("crm", {"crm": "hubspto"}, "did you mean `hubspot`?"),
-    "salesforce, not yet available": (
-        "crm",
-        {"crm": "salesforce"},
-        "`salesforce` is not supported yet",
-    ),
     "hubspot without a token": (
         "hubspot_access_token",
         {"crm": "hubspot"},

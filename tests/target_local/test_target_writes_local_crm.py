@@ -436,13 +436,13 @@ def test_other_streams_are_counted_with_one_warning_and_not_written(
     assert workspace.contacts() == {}
 
 
-def test_salesforce_is_refused_at_start_up_with_a_clear_error(
+def test_salesforce_without_credentials_is_refused_at_start_up_with_a_clear_error(
     workspace: LocalCRMWorkspace,
 ) -> None:
     result = workspace.run([*schemas(), contact("u1", "ann@acme.com")], crm="salesforce")
 
     assert result.returncode == 1
-    assert "`crm`: `salesforce` is not supported yet" in result.stderr
+    assert "`salesforce_client_id`: required when `crm` is `salesforce`" in result.stderr
     assert not (workspace.folder / "ledger.sqlite").exists()
 
 

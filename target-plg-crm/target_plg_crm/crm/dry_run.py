@@ -24,6 +24,8 @@ class DryRunCRM(CRMClient):
         self.logger = logger
         self.max_batch_size = inner.max_batch_size
         self.starts_empty = inner.starts_empty
+        self.contact_key_field = inner.contact_key_field
+        self.association_fields = inner.association_fields
 
     @property
     def identity(self) -> str:

@@ -8,18 +8,23 @@ from target_plg_crm.crm.dry_run import DryRunCRM
 from target_plg_crm.crm.hubspot.crm import HubSpotCRM
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.local.crm import LocalCRM
+from target_plg_crm.crm.salesforce.crm import SalesforceCRM
 from target_plg_crm.settings import TargetSettings
 
 
 def open_crm(settings: TargetSettings, logger: logging.Logger) -> CRMClient:
     """The client for `settings.crm`, wrapped so that a dry run writes nothing.
 
-    `check_settings` refused every other `crm` at start-up, and a token and base URL
-    were required for `hubspot`.
+    `check_settings` refused every other `crm` at start-up, and checked the credentials
+    each CRM needs.
     """
     client: CRMClient
     if settings.hubspot is not None:
         client = HubSpotCRM(settings.hubspot, logger, read_only=settings.dry_run)
+    elif settings.salesforce is not None:
+        client = SalesforceCRM(
+            settings.salesforce, settings.property_prefix, logger, read_only=settings.dry_run
+        )
     else:
         client = LocalCRM(settings.local_path, read_only=settings.dry_run)
     if settings.dry_run:

@@ -26,6 +26,12 @@ class CRMClient(abc.ABC):
     max_batch_size: int = 100
     #: True when the CRM was created empty by this run (the ledger is then stale).
     starts_empty: bool = False
+    #: The contacts' key field: `email` (HubSpot, local) or `user_id` (Salesforce's
+    #: external id); the ledger keys contacts by it.
+    contact_key_field: str = "email"
+    #: True when associations carry fields of their own (Salesforce's
+    #: AccountContactRelation): the sink then sends the role and the record's fields.
+    association_fields: bool = False
 
     @property
     @abc.abstractmethod
@@ -60,6 +66,15 @@ class CRMClient(abc.ABC):
     @abc.abstractmethod
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """Create contact-company associations or set their labels to exactly `labels`."""
+
+    def declare_properties(  # noqa: B027 - optional hook
+        self, object_type: str, definitions: Sequence[PropertyDefinition]
+    ) -> None:
+        """The properties a stream will write, known from its SCHEMA before any record.
+
+        A CRM that must provision every object's fields before the first write (or stop
+        before writing anything) collects them here.
+        """
 
     def skipped_properties(self, object_type: str) -> Mapping[str, str]:
         """Properties that exist in the CRM with a type our values do not fit.

@@ -16,6 +16,8 @@ class PropertyDefinition:
     group_name: str
     options: tuple[str, ...] = ()
     has_unique_value: bool = False
+    #: A number whose values are whole (an `integer` field): Salesforce gives it scale 0.
+    whole_number: bool = False
 
 
 @dataclass(frozen=True)

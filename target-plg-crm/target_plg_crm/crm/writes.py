@@ -35,6 +35,13 @@ class AssociationInput:
     company_id: str
     labels: frozenset[str] = field(default_factory=frozenset)
     previous_labels: frozenset[str] | None = None
+    #: The role as the product names it (a CRM with a roles picklist writes it as is).
+    role: str | None = None
+    #: Relationship fields as CRM properties, for a CRM whose associations carry fields.
+    properties: Mapping[str, str] = field(default_factory=dict)
+    #: False for a membership that ended: deactivated (with `end_date`), not deleted.
+    active: bool = True
+    end_date: str | None = None
 
 
 @dataclass(frozen=True)

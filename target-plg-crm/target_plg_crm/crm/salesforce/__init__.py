@@ -1,0 +1,1 @@
+"""Salesforce: Contacts, Accounts and AccountContactRelations through the REST API."""

@@ -1,0 +1,188 @@
+"""AccountContactRelation: one per membership, with Roles and the relationship fields.
+
+The relations of the contacts at hand are read first (SOQL, 200 contacts per query),
+because setting `Contact.AccountId` already created the direct one: an existing relation
+is updated by its Id (Roles, IsActive, fields), a missing one is created; both through
+sObject Collections (200 records per call, `allOrNone: false`). A create refused with
+DUPLICATE_VALUE (made meanwhile, e.g. a create that was applied but not answered) is read
+back and updated. Without "Contacts to Multiple Accounts" the org has no relation object:
+the direct relation is `Contact.AccountId` itself, indirect ones are reported and
+rejected (they are retried once the feature is on).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from target_plg_crm.crm.association_labels import PRIMARY_LABEL
+from target_plg_crm.crm.object_types import ASSOCIATIONS
+from target_plg_crm.crm.salesforce.client import SalesforceHTTP, chunks, soql_quote
+from target_plg_crm.crm.salesforce.errors import (
+    RETRYABLE_RECORD_CODES,
+    error_summary,
+    response_json,
+    unexpected,
+)
+from target_plg_crm.crm.salesforce.fields import SOBJECTS, json_value
+from target_plg_crm.crm.salesforce.provisioning import SalesforceProvisioning
+from target_plg_crm.crm.writes import AssociationInput, Outcome, WriteResult
+
+RELATION = SOBJECTS[ASSOCIATIONS]
+RECORD_ATTEMPTS = 4
+Pair = tuple[str, str]
+
+
+class SalesforceAssociations:
+    """Creates and updates one org's AccountContactRelations."""
+
+    def __init__(
+        self, http: SalesforceHTTP, provisioning: SalesforceProvisioning, logger: logging.Logger
+    ) -> None:
+        """Write through `http`; relationship fields come from `provisioning`."""
+        self.http = http
+        self.provisioning = provisioning
+        self.logger = logger
+        self._reported_off = False
+
+    def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
+        """Make each membership's relation carry its role and fields; one result per input."""
+        if not self.provisioning.associations_available():
+            return self._without_relations(inputs)
+        existing = self._read([a.contact_id for a in inputs])
+        results: list[WriteResult | None] = [None] * len(inputs)
+        pending = list(range(len(inputs)))
+        attempt = 0
+        while pending:
+            retry = self._write(inputs, pending, existing, results)
+            if not retry:
+                break
+            attempt += 1
+            if attempt >= RECORD_ATTEMPTS:
+                for index in retry:
+                    results[index] = results[index] or WriteResult.rejected(
+                        "UNABLE_TO_LOCK_ROW", "the relation stayed locked through every retry"
+                    )
+                break
+            time.sleep(self.http.backoff(attempt - 1))
+            existing.update(self._read([inputs[i].contact_id for i in retry]))
+            pending = retry
+        unanswered = WriteResult.rejected("NO_ANSWER", "Salesforce did not answer")
+        return [r or unanswered for r in results]
+
+    def _without_relations(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
+        if not self._reported_off:
+            self._reported_off = True
+            self.logger.warning(
+                'Salesforce: this org has no AccountContactRelation ("Contacts to Multiple '
+                'Accounts" is off): each contact keeps only its primary account '
+                "(Contact.AccountId); memberships in other accounts are rejected until it is on"
+            )
+        results = []
+        for association in inputs:
+            if PRIMARY_LABEL in association.labels:
+                pair = f"{association.contact_id}-{association.company_id}"
+                results.append(WriteResult(Outcome.UPDATED, pair))
+            else:
+                results.append(
+                    WriteResult.rejected(
+                        "CONTACTS_TO_MULTIPLE_ACCOUNTS_OFF",
+                        f"contact {association.contact_id} in account {association.company_id} "
+                        "is not its primary account, and the org has no AccountContactRelation",
+                    )
+                )
+        return results
+
+    def _read(self, contact_ids: Sequence[str]) -> dict[Pair, dict[str, Any]]:
+        """Existing relations of these contacts, by (ContactId, AccountId)."""
+        found: dict[Pair, dict[str, Any]] = {}
+        for chunk in chunks(sorted(set(contact_ids))):
+            ids = ", ".join(soql_quote(i) for i in chunk)
+            for row in self.http.query(
+                "SELECT Id, ContactId, AccountId, IsDirect, IsActive, Roles "
+                f"FROM {RELATION} WHERE ContactId IN ({ids})"
+            ):
+                found[(str(row.get("ContactId")), str(row.get("AccountId")))] = row
+        return found
+
+    def _fields(self, association: AssociationInput) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for name, value in association.properties.items():
+            target = self.provisioning.target(ASSOCIATIONS, name)
+            if target is not None:
+                body[target.api_name] = json_value(target.kind, value)
+        roles = [r.strip() for r in (association.role or "").split(";") if r.strip()]
+        body["Roles"] = ";".join(dict.fromkeys(roles)) or None
+        body["IsActive"] = association.active
+        if association.active:
+            body["EndDate"] = None
+        elif association.end_date:
+            body["EndDate"] = association.end_date
+        return body
+
+    def _write(
+        self,
+        inputs: Sequence[AssociationInput],
+        indices: list[int],
+        existing: dict[Pair, dict[str, Any]],
+        results: list[WriteResult | None],
+    ) -> list[int]:
+        """Update the relations that exist, create the others; returns indices to retry."""
+        updates, creates = [], []
+        for index in indices:
+            association = inputs[index]
+            row = existing.get((association.contact_id, association.company_id))
+            body = {"attributes": {"type": RELATION}, **self._fields(association)}
+            if row is not None:
+                updates.append((index, {**body, "Id": row["Id"]}))
+            elif association.active:
+                body.update(AccountId=association.company_id, ContactId=association.contact_id)
+                creates.append((index, body))
+            else:
+                results[index] = WriteResult(Outcome.UPDATED, None)  # ended, never existed
+        retry: list[int] = []
+        for method, batch in (("PATCH", updates), ("POST", creates)):
+            for chunk in chunks(batch):
+                retry += self._call(method, list(chunk), inputs, results)
+        return retry
+
+    def _call(
+        self,
+        method: str,
+        batch: list[tuple[int, dict[str, Any]]],
+        inputs: Sequence[AssociationInput],
+        results: list[WriteResult | None],
+    ) -> list[int]:
+        response = self.http.request(
+            method, "/composite/sobjects", {"allOrNone": False, "records": [b for _, b in batch]}
+        )
+        answer = response_json(response)
+        if response.status_code == 400:
+            code, message = error_summary(answer, 400)
+            for index, _ in batch:
+                results[index] = WriteResult.rejected(code, message)
+            return []
+        if response.status_code != 200 or not isinstance(answer, list):
+            raise unexpected(response, f"write {RELATION} records")
+        retry = []
+        for (index, body), result in zip(batch, answer, strict=False):
+            if not isinstance(result, dict):
+                continue
+            if result.get("success"):
+                created = method == "POST"
+                outcome = Outcome.CREATED if created else Outcome.UPDATED
+                results[index] = WriteResult(outcome, str(result.get("id") or body.get("Id")))
+                continue
+            code, message = error_summary(result.get("errors"), 400)
+            if code in RETRYABLE_RECORD_CODES or (code == "DUPLICATE_VALUE" and method == "POST"):
+                retry.append(index)  # read back and updated on the next round
+            else:
+                association = inputs[index]
+                results[index] = WriteResult.rejected(
+                    code,
+                    f"{message} (contact {association.contact_id}, account "
+                    f"{association.company_id})",
+                )
+        return retry
