@@ -28,7 +28,8 @@ anything proves nothing:
 
 Switches for tests: `inject(...)` queues faults for the next matching requests (`500`,
 `timeout`: the work is done but answered too late, `lock`: the first record of the next
-collection call is refused with UNABLE_TO_LOCK_ROW); `expire_sessions()`; `acr_enabled`;
+collection call is refused with UNABLE_TO_LOCK_ROW, `expire`: the session expires just
+before this request); `expire_sessions()`; `acr_enabled`;
 `daily_max`. The server binds 127.0.0.1 only and stops at the end of the `with` block.
 """
 
@@ -162,7 +163,7 @@ class Call:
 class Fault:
     """A fault answered instead of (or on top of) the real thing."""
 
-    kind: str  # 500 | timeout | lock
+    kind: str  # 500 | timeout | lock | expire
     path_contains: str = ""
 
 
@@ -422,6 +423,9 @@ class SalesforceEmulator:
     def _serve(
         self, method: str, path: str, query: str, headers: Any, body: Any
     ) -> tuple[int, Any, float]:
+        fault = self._take_fault(path)
+        if fault is not None and fault.kind == "expire":
+            self.sessions.clear()
         auth = str(headers.get("Authorization") or "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.sessions:
             error = _error(401, "INVALID_SESSION_ID", "Session expired or invalid")
@@ -430,7 +434,6 @@ class SalesforceEmulator:
             error = _error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
             return 403, error.body, 0.0
         self.daily_used += 1
-        fault = self._take_fault(path)
         if fault is not None and fault.kind == "500":
             return 500, _error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred").body, 0.0
         self._lock_next = fault is not None and fault.kind == "lock"

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from ..target_local.harness import CONTACT_SCHEMA, association, company, contact, schemas, state
-from .harness import SalesforceWorkspace
+from .harness import SalesforceWorkspace, new_emulator
 from .salesforce_emulator import SalesforceEmulator
 
 
@@ -74,3 +74,166 @@ def test_a_clean_run_writes_accounts_contacts_and_relations(
     assert relations[("u1", "a2")]["IsDirect"] is False
     assert relations[("u1", "a2")]["Roles"] == "Evaluator"
     assert workspace.rejects() == []
+
+
+def test_an_unchanged_rerun_writes_nothing(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    assert workspace.run(pipeline()).returncode == 0
+    before = len(salesforce.calls)
+
+    again = workspace.run(pipeline())
+
+    assert again.returncode == 0, again.stderr
+    new_calls = salesforce.calls[before:]
+    assert [c for c in new_calls if c.method in ("PATCH", "POST") and "oauth2" not in c.path] == []
+    assert again.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
+    counts = workspace.summary()["objects"]
+    assert {k: v["unchanged"] for k, v in counts.items()} == {
+        "associations": 3,
+        "companies": 2,
+        "contacts": 2,
+    }
+
+
+def test_write_calls_are_ceil_n_over_200_per_object(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    accounts, users = 210, 450
+    messages = [
+        *salesforce_schemas(),
+        *[company(f"a{i}") for i in range(accounts)],
+        *[
+            contact(f"u{i}", f"user{i}@acme.com", primary_account_id=f"a{i % accounts}")
+            for i in range(users)
+        ],
+        *[association(f"u{i}", f"a{(i + 1) % accounts}", role="Evaluator") for i in range(users)],
+        state({"bookmarks": {"tracks": 1}}),
+    ]
+
+    result = workspace.run(messages)
+
+    assert result.returncode == 0, result.stderr
+    assert len(salesforce.writes("Account")) == 2  # ceil(210 / 200)
+    assert len(salesforce.writes("Contact")) == 3  # ceil(450 / 200)
+    assert len(salesforce.writes("AccountContactRelation")) == 3
+    assert len(salesforce.relations()) == 2 * users  # the direct ones and the others
+    assert workspace.rejects() == []
+
+
+def test_the_jwt_bearer_flow_signs_in_and_writes(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    result = workspace.run(pipeline(), **workspace.jwt_config())
+
+    assert result.returncode == 0, result.stderr
+    assert set(salesforce.contacts()) == {"u1", "u2"}
+
+
+def test_a_session_that_expires_mid_run_is_renewed_and_the_call_repeated(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    assert workspace.run(pipeline()[:5]).returncode == 0  # accounts only
+    salesforce.expire_sessions()  # the next run's first token is fetched anew anyway
+    first = salesforce.token_requests
+
+    salesforce.inject("expire", path_contains="/composite/sobjects/Contact")
+    result = workspace.run(pipeline())
+
+    assert result.returncode == 0, result.stderr
+    assert salesforce.token_requests == first + 2
+    assert "Salesforce session expired: fetching a new access token" in result.stderr
+    assert set(salesforce.contacts()) == {"u1", "u2"}
+
+
+def test_a_contact_that_sales_created_is_adopted_by_email_not_duplicated(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    salesforce.add_record("Contact", LastName="Lee-Smith", FirstName="Ann", Email="ANN@acme.com")
+    salesforce.add_record("Contact", LastName="Twin", Email="bob@acme.com")
+    salesforce.add_record("Contact", LastName="Twin", Email="Bob@Acme.com")
+
+    result = workspace.run(pipeline())
+
+    assert result.returncode == 0, result.stderr
+    contacts = salesforce.contacts()
+    assert contacts["u1"]["LastName"] == "Lee"  # the trait, written over the sales name
+    assert len([c for c in contacts.values() if c.get("Email") == "ann@acme.com"]) == 1
+    assert "u2" not in contacts
+    rejects = {r["key"]: r for r in workspace.rejects()}
+    assert rejects["u2"]["code"] == "AMBIGUOUS_EMAIL"
+    assert "2 existing Contacts have the email bob@acme.com" in rejects["u2"]["reason"]
+
+
+def test_a_role_the_picklist_does_not_allow_is_a_reject_naming_it(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    messages = pipeline()
+    messages[-3] = association("u1", "a2", role="Billing Owner")
+
+    result = workspace.run(messages)
+
+    assert result.returncode == 0, result.stderr
+    rejects = workspace.rejects()
+    assert [(r["record"]["user_id"], r["record"]["account_id"], r["code"]) for r in rejects] == [
+        ("u1", "a2", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+    ]
+    assert "bad value for restricted picklist field: Billing Owner" in rejects[0]["reason"]
+    assert set(salesforce.relations()) == {("u1", "a1"), ("u2", "a2")}
+
+
+def test_role_and_primary_account_changes_update_the_relations(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    assert workspace.run(pipeline()).returncode == 0
+    messages = pipeline()
+    messages[5] = contact("u1", "ann@acme.com", primary_account_id="a2", lastName="Lee")
+    messages[7] = association("u1", "a1", role="Influencer", is_champion=True, engagement_score=80)
+    ids = {k: r["Id"] for k, r in salesforce.relations().items()}
+
+    result = workspace.run(messages)
+
+    assert result.returncode == 0, result.stderr
+    relations = salesforce.relations()
+    assert {k: r["Id"] for k, r in relations.items()} == ids  # updated, never re-created
+    assert relations[("u1", "a1")]["Roles"] == "Influencer"
+    assert relations[("u1", "a1")]["IsDirect"] is False
+    assert relations[("u1", "a2")]["IsDirect"] is True
+    assert salesforce.contacts()["u1"]["AccountId"] == salesforce.accounts()["a2"]["Id"]
+
+
+def test_without_contacts_to_multiple_accounts_indirect_memberships_are_reported_once(
+    tmp_path: Any,
+) -> None:
+    with new_emulator(acr_enabled=False) as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        result = workspace.run(pipeline())
+        contacts = emulator.contacts()
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Contacts to Multiple Accounts") == 1
+    rejects = workspace.rejects()
+    assert [(r["record"]["user_id"], r["record"]["account_id"], r["code"]) for r in rejects] == [
+        ("u1", "a2", "CONTACTS_TO_MULTIPLE_ACCOUNTS_OFF")
+    ]
+    assert contacts["u1"]["AccountId"] is not None
+
+
+def test_with_field_creation_off_the_run_stops_before_writing_with_a_package(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    result = workspace.run(pipeline(), salesforce_create_fields=False)
+
+    assert result.returncode != 0
+    assert result.states == []
+    assert salesforce.writes("Account") == salesforce.writes("Contact") == []
+    assert salesforce.calls_to("/tooling/") == []
+    assert "Contact.PLG_User_Id__c (Text)" in result.stderr
+    assert "Account.PLG_Engagement_Score__c (Number)" in result.stderr
+    assert "AccountContactRelation.PLG_Is_Champion__c (Checkbox)" in result.stderr
+    package = workspace.folder / "salesforce_fields"
+    assert str(package) in result.stderr
+    members = (package / "package.xml").read_text()
+    assert "<members>Contact.PLG_User_Id__c</members>" in members
+    assert "<externalId>true</externalId>" in (package / "objects" / "Contact.object").read_text()
+    assert "PLG_CRM_Sync.permissionset" in {p.name for p in (package / "permissionsets").iterdir()}
