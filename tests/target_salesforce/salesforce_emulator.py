@@ -165,6 +165,8 @@ class Fault:
 
     kind: str  # 500 | timeout | lock | expire
     path_contains: str = ""
+    method: str | None = None
+    sobject: str | None = None  # only a collection call carrying records of this type
 
 
 @dataclass
@@ -300,10 +302,16 @@ class SalesforceEmulator:
 
     # Switches and set-up
 
-    def inject(self, *kinds: str, path_contains: str = "") -> None:
-        """Answer the next requests whose path contains `path_contains` with these faults."""
+    def inject(
+        self,
+        *kinds: str,
+        path_contains: str = "",
+        method: str | None = None,
+        sobject: str | None = None,
+    ) -> None:
+        """Answer the next matching requests with these faults (see `Fault`)."""
         with self._lock:
-            self.faults.extend(Fault(kind, path_contains) for kind in kinds)
+            self.faults.extend(Fault(kind, path_contains, method, sobject) for kind in kinds)
 
     def expire_sessions(self) -> None:
         """Every access token handed out so far stops working (401 INVALID_SESSION_ID)."""
@@ -423,7 +431,7 @@ class SalesforceEmulator:
     def _serve(
         self, method: str, path: str, query: str, headers: Any, body: Any
     ) -> tuple[int, Any, float]:
-        fault = self._take_fault(path)
+        fault = self._take_fault(method, path, body)
         if fault is not None and fault.kind == "expire":
             self.sessions.clear()
         auth = str(headers.get("Authorization") or "")
@@ -444,9 +452,15 @@ class SalesforceEmulator:
         stall = self.timeout_delay if fault is not None and fault.kind == "timeout" else 0.0
         return status, answer, stall
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str, body: Any) -> Fault | None:
+        records = body.get("records") if isinstance(body, dict) else None
+        types = {
+            (r.get("attributes") or {}).get("type") for r in records or [] if isinstance(r, dict)
+        }
         for fault in list(self.faults):
-            if fault.path_contains in path:
+            if fault.sobject is not None and fault.sobject not in types:
+                continue
+            if fault.path_contains in path and fault.method in (None, method):
                 self.faults.remove(fault)
                 return fault
         return None
@@ -756,6 +770,8 @@ class SalesforceEmulator:
                 "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{required}]", [required]
             )
         self._check_unique(kind, clean, None)
+        if kind == "FieldPermissions":
+            self._check_field_permission(clean)
         if kind == "AccountContactRelation":
             self._check_relation(clean)
             clean.setdefault("IsActive", True)
@@ -796,6 +812,24 @@ class SalesforceEmulator:
                         f"{other_id}",
                         [name],
                     )
+
+    def _check_field_permission(self, values: dict[str, Any]) -> None:
+        if values.get("ParentId") not in self._org.records["PermissionSet"]:
+            raise RecordError(
+                "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["ParentId"]
+            )
+        sobject, _, name = str(values.get("Field")).partition(".")
+        if name not in self._org.fields.get(sobject, {}):
+            raise RecordError(
+                "INVALID_FIELD", f"Field {values.get('Field')} does not exist", ["Field"]
+            )
+        for existing in self._org.records["FieldPermissions"].values():
+            if (existing["ParentId"], existing["Field"]) == (values["ParentId"], values["Field"]):
+                raise RecordError(
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: <unknown> duplicates value on record with id: "
+                    f"{existing['Id']}",
+                )
 
     def _check_relation(self, values: dict[str, Any]) -> None:
         contact, account = values.get("ContactId"), values.get("AccountId")

@@ -12,6 +12,7 @@ field is never changed: one whose type cannot hold our values is left out (logge
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from target_plg_crm.crm.object_types import ASSOCIATIONS, COMPANIES, CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition
 from target_plg_crm.crm.salesforce.client import SalesforceHTTP, chunks, soql_quote
 from target_plg_crm.crm.salesforce.errors import (
+    RETRYABLE_RECORD_CODES,
     MissingFieldsError,
     error_summary,
     response_json,
@@ -37,6 +39,8 @@ from target_plg_crm.crm.salesforce.fields import (
 from target_plg_crm.crm.salesforce.metadata_package import write_metadata_package
 from target_plg_crm.salesforce_settings import SalesforceSettings
 
+#: Times a locked FieldPermissions row is sent again.
+RECORD_ATTEMPTS = 4
 #: Describe types that can hold the values of each field type we create.
 COMPATIBLE_TYPES = {
     "Number": {"double", "int", "currency", "percent", "long"},
@@ -293,20 +297,33 @@ class SalesforceProvisioning:
             if spec.full_name not in granted
         ]
         for chunk in chunks(rows):
+            self._create_field_permissions(list(chunk))
+        self._assign(permission_set)
+
+    def _create_field_permissions(self, rows: list[dict[str, Any]]) -> None:
+        """Create FieldPermissions rows; locked ones are sent again, existing ones are fine."""
+        for attempt in range(RECORD_ATTEMPTS):
             response = self.http.request(
-                "POST", "/composite/sobjects", {"allOrNone": False, "records": list(chunk)}
+                "POST", "/composite/sobjects", {"allOrNone": False, "records": rows}
             )
             if response.status_code != 200:
                 raise unexpected(response, "grant field permissions")
-            for row, result in zip(chunk, response_json(response) or [], strict=False):
-                if isinstance(result, dict) and not result.get("success"):
-                    code, message = error_summary(result.get("errors"), 400)
-                    if code != "DUPLICATE_VALUE":
-                        raise CRMError(
-                            f"Salesforce refused field permission on {row['Field']}: "
-                            f"{code}: {message}"
-                        )
-        self._assign(permission_set)
+            locked = []
+            for row, result in zip(rows, response_json(response) or [], strict=False):
+                if not isinstance(result, dict) or result.get("success"):
+                    continue
+                code, message = error_summary(result.get("errors"), 400)
+                if code in RETRYABLE_RECORD_CODES:
+                    locked.append(row)
+                elif code != "DUPLICATE_VALUE":  # granted already (e.g. an unanswered retry)
+                    raise CRMError(
+                        f"Salesforce refused field permission on {row['Field']}: {code}: {message}"
+                    )
+            if not locked:
+                return
+            rows = locked
+            time.sleep(self.http.backoff(attempt))
+        raise CRMError(f"Salesforce kept field permissions locked: {[r['Field'] for r in rows]}")
 
     def _permission_set_id(self) -> str:
         name = self.settings.permission_set

@@ -1,0 +1,108 @@
+"""Faults and limits: retried until Salesforce's final state is that of a clean run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..target_local.harness import association, company, contact, state
+from .harness import SalesforceWorkspace, new_emulator
+from .salesforce_emulator import SalesforceEmulator
+from .test_salesforce_target_writes import salesforce_schemas
+
+SHORT_TIMEOUT = {"salesforce_timeout_seconds": 0.5}
+
+
+def _pipeline(users: int = 30) -> list[dict[str, Any]]:
+    return [
+        *salesforce_schemas(),
+        *[company(f"a{i}", segments="hot" if i % 2 else "cold") for i in range(5)],
+        *[
+            contact(f"u{i}", f"user{i}@acme.com", primary_account_id=f"a{i % 5}", lastName=f"L{i}")
+            for i in range(users)
+        ],
+        *[
+            association(f"u{i}", f"a{(i + i // 5) % 5}", role="Evaluator" if i % 3 else "Other")
+            for i in range(users)
+        ],
+        state({"bookmarks": {"tracks": "2026-03-02"}}),
+    ]
+
+
+def _final_state(emulator: SalesforceEmulator) -> dict[str, Any]:
+    """Records by their keys (Salesforce ids replaced), and the custom fields."""
+    accounts = emulator.accounts()
+    account_keys = {r["Id"]: k for k, r in accounts.items()}
+    contacts = emulator.contacts()
+
+    def strip(record: dict[str, Any]) -> dict[str, Any]:
+        shown = {k: v for k, v in record.items() if k not in ("Id", "ContactId")}
+        if shown.get("AccountId"):
+            shown["AccountId"] = account_keys[shown["AccountId"]]
+        return shown
+
+    return {
+        "fields": {
+            sobject: {n: f["type"] for n, f in emulator.fields(sobject).items()}
+            for sobject in ("Account", "Contact", "AccountContactRelation")
+        },
+        "accounts": {k: strip(r) for k, r in accounts.items()},
+        "contacts": {k: strip(r) for k, r in contacts.items()},
+        "relations": {k: strip(r) for k, r in emulator.relations().items()},
+    }
+
+
+@pytest.fixture
+def clean_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The org's state after a clean run of `_pipeline()` on a fresh org."""
+    with new_emulator(watchdog_seconds=120) as emulator:
+        workspace = SalesforceWorkspace(tmp_path_factory.mktemp("clean"), emulator=emulator)
+        result = workspace.run(_pipeline())
+        assert result.returncode == 0, result.stderr
+        yield _final_state(emulator)
+
+
+def test_injected_faults_end_in_the_same_state_as_a_clean_run(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator, clean_state: dict[str, Any]
+) -> None:
+    salesforce.inject("500", "timeout", path_contains="/tooling/")
+    salesforce.inject("500", path_contains="/query")
+    salesforce.inject("timeout", "lock", path_contains="/composite/sobjects/Account")
+    salesforce.inject("lock", "500", "timeout", path_contains="/composite/sobjects/Contact")
+    # A relation created but unanswered: the retry meets DUPLICATE_VALUE and updates it.
+    salesforce.inject("timeout", "lock", method="POST", sobject="FieldPermissions")
+    salesforce.inject("timeout", "lock", method="POST", sobject="AccountContactRelation")
+    salesforce.inject("lock", "timeout", method="PATCH", sobject="AccountContactRelation")
+    salesforce.inject("expire", path_contains="/composite/sobjects", method="PATCH")
+
+    result = workspace.run(_pipeline(), **SHORT_TIMEOUT)
+
+    assert result.returncode == 0, result.stderr
+    assert list(salesforce.faults) == []  # every fault was met
+    assert _final_state(salesforce) == clean_state
+    assert workspace.rejects() == []
+    assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
+    assert "retry 1 of 5" in result.stderr
+
+
+def test_the_run_stops_cleanly_at_its_share_of_the_daily_limit(
+    tmp_path: Path, clean_state: dict[str, Any]
+) -> None:
+    with new_emulator(daily_max=40) as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        stopped = workspace.run(_pipeline(), salesforce_daily_limit_share=0.5)
+        used = emulator.daily_used
+        emulator.daily_max = 1000
+        resumed = workspace.run(_pipeline())
+        final = _final_state(emulator)
+
+    assert stopped.returncode != 0
+    assert stopped.states == []  # STATE never ran ahead of what Salesforce accepted
+    assert "at salesforce_daily_limit_share 0.5 of the limit" in stopped.stderr
+    assert used <= 20
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
+    assert final == clean_state
