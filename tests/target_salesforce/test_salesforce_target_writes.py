@@ -237,3 +237,15 @@ def test_with_field_creation_off_the_run_stops_before_writing_with_a_package(
     assert "<members>Contact.PLG_User_Id__c</members>" in members
     assert "<externalId>true</externalId>" in (package / "objects" / "Contact.object").read_text()
     assert "PLG_CRM_Sync.permissionset" in {p.name for p in (package / "permissionsets").iterdir()}
+
+
+def test_a_dry_run_on_a_fresh_org_reads_only_and_predicts_the_writes(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    result = workspace.run(pipeline(), dry_run=True)
+
+    assert result.returncode == 0, result.stderr
+    assert {c.method for c in salesforce.calls if "oauth2" not in c.path} == {"GET"}
+    assert salesforce.records("Contact") == salesforce.records("Account") == []
+    assert "contacts: 2 would create, 0 would update" in result.stderr
+    assert not (workspace.folder / "ledger.sqlite").exists()

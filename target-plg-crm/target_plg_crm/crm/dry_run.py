@@ -61,7 +61,8 @@ class DryRunCRM(CRMClient):
         existing = self.inner.find_ids(object_type, id_property, [i.key for i in inputs])
         results = []
         for upsert_input in inputs:
-            if object_type == CONTACTS and not is_valid_email(upsert_input.key):
+            keyed_by_email = object_type == CONTACTS and self.contact_key_field == "email"
+            if keyed_by_email and not is_valid_email(upsert_input.key):
                 results.append(invalid_email(upsert_input.key))
                 continue
             crm_id = existing.get(upsert_input.key)
