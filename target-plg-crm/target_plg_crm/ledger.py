@@ -116,6 +116,15 @@ class Ledger:
         ).fetchone()
         return (row[0], _entry(*row[1:])) if row else None
 
+    def entries(self, object_type: str) -> dict[str, LedgerEntry]:
+        """Every entry of one object type, by key."""
+        rows = self._db.execute(
+            f"SELECT key, hash, crm_id, user_id, primary_account_id, {self._labels_column} "
+            "FROM ledger WHERE crm = ? AND object_type = ?",
+            (self.crm, object_type),
+        ).fetchall()
+        return {row[0]: _entry(*row[1:]) for row in rows}
+
     def remember(self, object_type: str, entries: Mapping[str, LedgerEntry]) -> None:
         """Record writes the CRM accepted, keyed by record key, in one transaction."""
         if self.read_only or not entries:

@@ -150,6 +150,19 @@ SALESFORCE_PROPERTIES = [
         ),
     ),
     th.Property(
+        "salesforce_deactivate_ended_memberships",
+        th.BooleanType,
+        default=True,
+        title="Deactivate ended memberships",
+        description=(
+            "A membership written before and missing from this run's `associations` stream "
+            "has ended: its AccountContactRelation gets IsActive false and EndDate today "
+            "(never deleted; it comes back active if the membership does). Only for a stream "
+            "that carries every membership on each run, as plg-transform's does; false for "
+            "a tap that sends changes only."
+        ),
+    ),
+    th.Property(
         "salesforce_daily_limit_share",
         th.NumberType(exclusive_minimum=0, maximum=1),
         default=0.9,
@@ -277,6 +290,7 @@ class SalesforceSettings:
     account_external_id_field: str
     contact_external_id_field: str
     daily_limit_share: float
+    deactivate_ended_memberships: bool
     max_retries: int
     backoff_base_seconds: float
     timeout_seconds: float
@@ -298,6 +312,7 @@ class SalesforceSettings:
             account_external_id_field=config["salesforce_account_external_id_field"],
             contact_external_id_field=config["salesforce_contact_external_id_field"],
             daily_limit_share=float(config["salesforce_daily_limit_share"]),
+            deactivate_ended_memberships=config["salesforce_deactivate_ended_memberships"],
             max_retries=config["salesforce_max_retries"],
             backoff_base_seconds=float(config["salesforce_backoff_base_seconds"]),
             timeout_seconds=float(config["salesforce_timeout_seconds"]),

@@ -11,6 +11,7 @@ import copy
 import typing as t
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink, Sink
@@ -28,6 +29,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.target_base import Target
 
 T = t.TypeVar("T")
+#: The ledger hash of a membership that ended (its relation deactivated).
+ENDED_HASH = content_hash({"ended": True})
 
 
 def without_formats(schema: dict) -> dict:
@@ -397,6 +400,7 @@ class CompaniesSink(_ObjectSink):
 @dataclass
 class _PendingAssociation:
     record: dict
+    member: tuple[str, str]  # (user id or e-mail, account id)
     key: str
     contact_id: str
     company_id: str
@@ -425,6 +429,7 @@ class AssociationsSink(CRMStreamSink):
     def setup(self) -> None:
         """For a CRM whose associations carry fields: plan them from the stream's schema."""
         self.plan: PropertyPlan | None = None
+        self.run.memberships_sink = self
         if not self.run.crm.association_fields:
             return
         settings = self.run.settings
@@ -512,6 +517,9 @@ class AssociationsSink(CRMStreamSink):
             email_value = record.get("email")
             email = email_value.strip().lower() if isinstance(email_value, str) else None
             key = f"{user_id or email}@{account_id}"
+            if account_id and (user_id or email):
+                # Carried, even if refused below: a membership is ended only when absent.
+                self.run.memberships_seen.add((user_id or email or "", account_id))
             error = self.validation_error(record)
             if error:
                 self.reject(
@@ -599,6 +607,7 @@ class AssociationsSink(CRMStreamSink):
             pending.append(
                 _PendingAssociation(
                     record,
+                    (user_id or email or "", account_id),
                     ledger_key,
                     contact_id,
                     company_id,
@@ -642,10 +651,64 @@ class AssociationsSink(CRMStreamSink):
                         ledger.forget_crm_id(COMPANIES, item.company_id)
                     continue
                 self.count(result)
+                # A CRM that ends memberships needs to know whose each relation is.
+                member, account = item.member if crm.ends_memberships else (None, None)
                 accepted[item.key] = LedgerEntry(
-                    item.hash, result.crm_id or item.key, labels=tuple(sorted(item.labels))
+                    item.hash,
+                    result.crm_id or item.key,
+                    member,
+                    account,
+                    labels=tuple(sorted(item.labels)),
                 )
             ledger.remember(ASSOCIATIONS, accepted)
+
+    def clean_up(self) -> None:
+        """At the end of the input: deactivate the memberships this run no longer carries."""
+        super().clean_up()
+        if self.run.memberships_sink is self and self.run.crm.ends_memberships:
+            self._end_missing_memberships()
+
+    def _end_missing_memberships(self) -> None:
+        """Relations the ledger has (with their member) and this run's stream did not carry.
+
+        Nothing is ended when the stream carried no record at all (an input without the
+        associations stream says nothing about memberships).
+        """
+        seen = self.run.memberships_seen
+        if not seen:
+            return
+        ledger, crm = self.run.ledger, self.run.crm
+        ended = [
+            (key, entry)
+            for key, entry in ledger.entries(ASSOCIATIONS).items()
+            if entry.user_id
+            and entry.primary_account_id
+            and (entry.user_id, entry.primary_account_id) not in seen
+            and entry.hash != ENDED_HASH
+        ]
+        today = datetime.now(UTC).date().isoformat()
+        for chunk in unique_key_chunks(ended, lambda e: e[0], crm.max_batch_size):
+            inputs = []
+            for key, _entry in chunk:
+                contact_id, _, company_id = key.partition("-")
+                inputs.append(
+                    AssociationInput(contact_id, company_id, active=False, end_date=today)
+                )
+            results = crm.associate(inputs)
+            accepted: dict[str, LedgerEntry] = {}
+            for (key, entry), result in zip(chunk, results, strict=True):
+                member = {"user_id": entry.user_id, "account_id": entry.primary_account_id}
+                if result.outcome is Outcome.REJECTED:
+                    self.reject(member, key, result.code or "REJECTED", result.reason or "")
+                    continue
+                self.run.summary.add(ASSOCIATIONS, "updated")
+                accepted[key] = LedgerEntry(
+                    ENDED_HASH, entry.crm_id, entry.user_id, entry.primary_account_id, ()
+                )
+            ledger.remember(ASSOCIATIONS, accepted)
+            self.logger.info(
+                "%d memberships ended: their relations were deactivated", len(accepted)
+            )
 
 
 class IgnoredStreamSink(Sink):

@@ -62,6 +62,10 @@ class SyncRun:
     write_objects_first: Callable[[], None]
     directory: RunDirectory = field(default_factory=RunDirectory)
     warned_streams: set[str] = field(default_factory=set)
+    #: (user id or e-mail, account id) of every membership the associations stream carried.
+    memberships_seen: set[tuple[str, str]] = field(default_factory=set)
+    #: The associations sink that ends the memberships missing from this run (the last one).
+    memberships_sink: object | None = None
 
     @classmethod
     def start(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 from ..target_local.harness import CONTACT_SCHEMA, association, company, contact, schemas, state
@@ -249,3 +250,43 @@ def test_a_dry_run_on_a_fresh_org_reads_only_and_predicts_the_writes(
     assert salesforce.records("Contact") == salesforce.records("Account") == []
     assert "contacts: 2 would create, 0 would update" in result.stderr
     assert not (workspace.folder / "ledger.sqlite").exists()
+
+
+def test_a_membership_that_ends_is_deactivated_not_deleted_and_can_come_back(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    assert workspace.run(pipeline()).returncode == 0
+    without = [m for i, m in enumerate(pipeline()) if i != 8]  # u1 leaves a2
+
+    ended = workspace.run(without)
+    calls = len(salesforce.calls)
+    again = workspace.run(without)
+    after_again = salesforce.calls[calls:]
+    relation = salesforce.relations()[("u1", "a2")]
+    back = workspace.run(pipeline())
+
+    assert ended.returncode == again.returncode == back.returncode == 0, ended.stderr
+    assert relation["IsActive"] is False
+    assert relation["EndDate"] == datetime.now(UTC).date().isoformat()
+    assert relation["Roles"] == "Evaluator"  # kept as history
+    assert [c for c in after_again if c.method != "GET" and "oauth2" not in c.path] == []
+    restored = salesforce.relations()[("u1", "a2")]
+    assert (restored["Id"], restored["IsActive"], restored["EndDate"]) == (
+        relation["Id"],
+        True,
+        None,
+    )
+    assert salesforce.relations()[("u1", "a1")]["IsActive"] is True
+
+
+def test_memberships_are_not_ended_when_the_setting_is_off_or_the_stream_is_absent(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    assert workspace.run(pipeline()).returncode == 0
+    without = [m for i, m in enumerate(pipeline()) if i != 8]
+    no_stream = [m for m in pipeline() if m.get("stream") != "associations"]
+
+    assert workspace.run(without, salesforce_deactivate_ended_memberships=False).returncode == 0
+    assert workspace.run(no_stream).returncode == 0
+
+    assert all(r["IsActive"] for r in salesforce.relations().values())

@@ -26,6 +26,7 @@ class DryRunCRM(CRMClient):
         self.starts_empty = inner.starts_empty
         self.contact_key_field = inner.contact_key_field
         self.association_fields = inner.association_fields
+        self.ends_memberships = inner.ends_memberships
 
     @property
     def identity(self) -> str:

@@ -32,6 +32,9 @@ class CRMClient(abc.ABC):
     #: True when associations carry fields of their own (Salesforce's
     #: AccountContactRelation): the sink then sends the role and the record's fields.
     association_fields: bool = False
+    #: True when a membership missing from a run is to be deactivated (`associate` with
+    #: `active=False`) rather than left as it is.
+    ends_memberships: bool = False
 
     @property
     @abc.abstractmethod

@@ -108,6 +108,9 @@ class SalesforceAssociations:
         return found
 
     def _fields(self, association: AssociationInput) -> dict[str, Any]:
+        if not association.active:
+            # Ended: the role and fields stay as history; only the state and date change.
+            return {"IsActive": False, "EndDate": association.end_date}
         body: dict[str, Any] = {}
         for name, value in association.properties.items():
             target = self.provisioning.target(ASSOCIATIONS, name)
@@ -115,11 +118,7 @@ class SalesforceAssociations:
                 body[target.api_name] = json_value(target.kind, value)
         roles = [r.strip() for r in (association.role or "").split(";") if r.strip()]
         body["Roles"] = ";".join(dict.fromkeys(roles)) or None
-        body["IsActive"] = association.active
-        if association.active:
-            body["EndDate"] = None
-        elif association.end_date:
-            body["EndDate"] = association.end_date
+        body.update(IsActive=True, EndDate=None)
         return body
 
     def _write(

@@ -47,6 +47,7 @@ class SalesforceCRM(CRMClient):
         self.provisioning = SalesforceProvisioning(self.http, settings, prefix, logger)
         self.objects = SalesforceObjects(self.http, self.provisioning, prefix, logger)
         self.associations = SalesforceAssociations(self.http, self.provisioning, logger)
+        self.ends_memberships = settings.deactivate_ended_memberships
 
     @property
     def identity(self) -> str:
