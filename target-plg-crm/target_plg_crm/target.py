@@ -7,6 +7,7 @@ import typing as t
 from plg_settings import SettingProblems, StrictSettingsPlugin
 from singer_sdk.target_base import Target
 
+from target_plg_crm.crm.errors import CRMError
 from target_plg_crm.crm.object_types import COMPANIES, CONTACTS
 from target_plg_crm.settings import CONFIG_SCHEMA, TargetSettings, check_settings
 from target_plg_crm.sinks import SINKS, CRMStreamSink, IgnoredStreamSink
@@ -90,6 +91,26 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
         for stream_name in (COMPANIES, CONTACTS):
             if self.sink_exists(stream_name):
                 self.drain_one(self.get_sink(stream_name))
+
+    @classmethod
+    def invoke(
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        **kwargs: t.Any,
+    ) -> None:
+        """Run the target; a CRMError stops it with one error line and exit code 1.
+
+        The CRM refused the whole run (credentials, the daily limit, fields it may not
+        create): a traceback would say nothing more, and STATE stays at the last write
+        the CRM accepted.
+        """
+        try:
+            super().invoke(about=about, about_format=about_format, **kwargs)
+        except CRMError as error:
+            cls.logger.error("target-plg-crm stopped: %s", error)
+            raise SystemExit(1) from None
 
     def process_endofpipe(self) -> None:
         """Drain every sink (then the SDK emits the latest STATE) and log the summary."""

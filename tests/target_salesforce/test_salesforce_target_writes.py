@@ -225,7 +225,8 @@ def test_with_field_creation_off_the_run_stops_before_writing_with_a_package(
 ) -> None:
     result = workspace.run(pipeline(), salesforce_create_fields=False)
 
-    assert result.returncode != 0
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
     assert result.states == []
     assert salesforce.writes("Account") == salesforce.writes("Contact") == []
     assert salesforce.calls_to("/tooling/") == []
@@ -290,3 +291,15 @@ def test_memberships_are_not_ended_when_the_setting_is_off_or_the_stream_is_abse
     assert workspace.run(no_stream).returncode == 0
 
     assert all(r["IsActive"] for r in salesforce.relations().values())
+
+
+def test_refused_credentials_stop_the_run_in_one_line_without_the_secret(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    result = workspace.run(pipeline(), salesforce_client_secret="wr0ng-s3cret-value")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "wr0ng-s3cret-value" not in result.stderr
+    assert "Salesforce refused the client_credentials credentials" in result.stderr
+    assert "invalid_client" in result.stderr
+    assert result.states == []
