@@ -303,3 +303,20 @@ def test_refused_credentials_stop_the_run_in_one_line_without_the_secret(
     assert "Salesforce refused the client_credentials credentials" in result.stderr
     assert "invalid_client" in result.stderr
     assert result.states == []
+
+
+def test_a_contact_whose_primary_account_is_missing_is_written_and_completed_next_run(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    first = [m for i, m in enumerate(pipeline()) if i != 3]  # account a1 not sent
+
+    result = workspace.run(first)
+    ann = salesforce.contacts()["u1"]
+    rejects = workspace.rejects()
+    again = workspace.run(pipeline())
+
+    assert result.returncode == again.returncode == 0, result.stderr
+    assert ann.get("AccountId") is None and ann["LastName"] == "Lee"
+    assert ("u1", "PRIMARY_ACCOUNT_NOT_FOUND") in {(r["key"], r["code"]) for r in rejects}
+    assert salesforce.contacts()["u1"]["AccountId"] == salesforce.accounts()["a1"]["Id"]
+    assert salesforce.relations()[("u1", "a1")]["IsDirect"] is True

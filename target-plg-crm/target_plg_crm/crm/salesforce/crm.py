@@ -48,6 +48,8 @@ class SalesforceCRM(CRMClient):
         self.objects = SalesforceObjects(self.http, self.provisioning, prefix, logger)
         self.associations = SalesforceAssociations(self.http, self.provisioning, logger)
         self.ends_memberships = settings.deactivate_ended_memberships
+        # Sign in now: refused credentials stop the run before any input is read.
+        self.http.token()
 
     @property
     def identity(self) -> str:

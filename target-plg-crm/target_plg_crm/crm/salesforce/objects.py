@@ -5,8 +5,8 @@ Contacts by `salesforce_contact_external_id_field` (holding `user_id`), after a 
 the Contacts that already have these ids or these e-mails (SOQL, at most 100 keys per
 query): a Contact that sales created with the same e-mail and no id of ours is adopted
 (updated by its Id, our id set on it), never duplicated; several such Contacts for one
-e-mail are a reject naming them. `Contact.AccountId` is set through the relationship
-`Account: {<external id field>: primary_account_id}`; `LastName` (required) comes from
+e-mail are a reject naming them. `Contact.AccountId` is the Id of the primary account,
+read by its external id; `LastName` (required) comes from
 the `last_name` field, else a placeholder on creation only. Every call carries at most
 200 records with `allOrNone: false`: Salesforce answers one result per record, in order;
 records refused with UNABLE_TO_LOCK_ROW are sent again with backoff, other refusals are
@@ -53,6 +53,7 @@ class _Record:
     index: int
     body: dict[str, Any]
     adopt_id: str | None = None  # update this existing Contact by Id (adopted by e-mail)
+    missing_account: str | None = None  # its primary account is not in Salesforce
     attempts: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -92,11 +93,26 @@ class SalesforceObjects:
         body: dict[str, Any] = {"attributes": {"type": sobject}}
         body.update(self._fields(object_type, item.properties))
         body[self.provisioning.external_id_field(object_type)] = item.key
-        if object_type == CONTACTS:
-            primary = item.properties.get(f"{self.prefix}primary_account_id") or ""
-            if primary:
-                body["Account"] = {self.provisioning.external_id_field(COMPANIES): primary}
         return body
+
+    def _primary_account(self, item: UpsertInput) -> str:
+        return item.properties.get(f"{self.prefix}primary_account_id") or ""
+
+    def _set_account_ids(self, inputs: Sequence[UpsertInput], records: list[_Record]) -> None:
+        """`Contact.AccountId` = the Salesforce Id of the primary account (read by its id).
+
+        A primary account Salesforce does not have (rejected, or not written yet) leaves
+        AccountId as it is: the contact is still written, and reported so that the ledger
+        does not keep it and the next run sets AccountId.
+        """
+        wanted = sorted({self._primary_account(inputs[r.index]) for r in records} - {""})
+        found = self.find_ids(COMPANIES, "", wanted) if wanted else {}
+        for record in records:
+            primary = self._primary_account(inputs[record.index])
+            if primary in found:
+                record.body["AccountId"] = found[primary]
+            elif primary:
+                record.missing_account = primary
 
     # Upserts
 
@@ -114,6 +130,7 @@ class SalesforceObjects:
                 continue
             records.append(record)
         if object_type == CONTACTS:
+            self._set_account_ids(inputs, records)
             self._match_contacts(inputs, records, results)
         elif any("Name" not in r.body for r in records):
             self._name_new_accounts(inputs, records)
@@ -139,17 +156,18 @@ class SalesforceObjects:
         external = self.provisioning.external_id_field(CONTACTS)
         by_key: dict[str, dict[str, Any]] = {}
         by_email: dict[str, list[dict[str, Any]]] = {}
-        for chunk in chunks(records, MATCH_QUERY_SIZE):
-            keys = [inputs[r.index].key for r in chunk]
-            emails = sorted({str(r.body["Email"]).lower() for r in chunk if r.body.get("Email")})
-            where = f"{external} IN ({', '.join(soql_quote(k) for k in keys)})"
-            if emails:
-                where += f" OR Email IN ({', '.join(soql_quote(e) for e in emails)})"
-            for row in self._existing("Contact", f"Id, Email, LastName, {external}", where):
-                if row.get(external):
-                    by_key[str(row[external])] = row
-                if row.get("Email"):
-                    by_email.setdefault(str(row["Email"]).lower(), []).append(row)
+        select = f"Id, Email, {external}"
+        keys = [inputs[r.index].key for r in records]
+        emails = sorted({str(r.body["Email"]).lower() for r in records if r.body.get("Email")})
+        # Two plain `IN` queries (no OR): our ids, then the e-mails.
+        for column, values in ((external, keys), ("Email", emails)):
+            for chunk in chunks(values, MATCH_QUERY_SIZE):
+                where = f"{column} IN ({', '.join(soql_quote(v) for v in chunk)})"
+                for row in self._existing("Contact", select, where):
+                    if row.get(external):
+                        by_key[str(row[external])] = row
+                    if row.get("Email") and column == "Email":
+                        by_email.setdefault(str(row["Email"]).lower(), []).append(row)
         for record in records:
             key = inputs[record.index].key
             if key in by_key:
@@ -227,6 +245,12 @@ class SalesforceObjects:
                 created = bool(result.get("created")) and not record.adopt_id
                 outcome = Outcome.CREATED if created else Outcome.UPDATED
                 results[record.index] = WriteResult(outcome, str(result.get("id")))
+                if record.missing_account:
+                    results[record.index] = WriteResult.rejected(
+                        "PRIMARY_ACCOUNT_NOT_FOUND",
+                        f"written without Contact.AccountId: account {record.missing_account} "
+                        "is not in Salesforce (rejected or not sent); the next run sets it",
+                    )
                 continue
             code, message = error_summary(result.get("errors"), 400)
             record.attempts += 1
