@@ -69,6 +69,8 @@ def test_injected_faults_end_in_the_same_state_as_a_clean_run(
     workspace: SalesforceWorkspace, salesforce: SalesforceEmulator, clean_state: dict[str, Any]
 ) -> None:
     salesforce.inject("500", "timeout", path_contains="/tooling/")
+    salesforce.inject("timeout", path_contains="/sobjects/PermissionSet")
+    salesforce.inject("timeout", path_contains="/sobjects/PermissionSetAssignment")
     salesforce.inject("500", path_contains="/query")
     salesforce.inject("timeout", "lock", path_contains="/composite/sobjects/Account")
     salesforce.inject("lock", "500", "timeout", path_contains="/composite/sobjects/Contact")

@@ -335,6 +335,11 @@ class SalesforceProvisioning:
             "/sobjects/PermissionSet",
             {"Name": name, "Label": name.replace("_", " "), "Description": "target-plg-crm"},
         )
+        code, _ = error_summary(response_json(response), response.status_code)
+        if code == "DUPLICATE_VALUE":  # made meanwhile (e.g. a create applied, unanswered)
+            found = self.http.query(f"SELECT Id FROM PermissionSet WHERE Name = {soql_quote(name)}")
+            if found:
+                return str(found[0]["Id"])
         if response.status_code not in (200, 201):
             raise unexpected(response, f"create the permission set {name}")
         return str((response_json(response) or {}).get("id"))
