@@ -29,7 +29,8 @@ anything proves nothing:
 Switches for tests: `inject(...)` queues faults for the next matching requests (`500`,
 `timeout`: the work is done but answered too late, `lock`: the first record of the next
 collection call is refused with UNABLE_TO_LOCK_ROW, `expire`: the session expires just
-before this request); `expire_sessions()`; `acr_enabled`;
+before this request); `expire_sessions()`; `acr_enabled`; `grant_delay_requests` (a field
+granted stays invisible for that many more requests, as a grant takes a moment to apply);
 `daily_max`. The server binds 127.0.0.1 only and stops at the end of the `with` block.
 """
 
@@ -189,6 +190,7 @@ class SalesforceEmulator:
         public_key_pem: str | None = None,
         daily_max: int = 100_000,
         acr_enabled: bool = True,
+        grant_delay_requests: int = 0,
         timeout_delay_seconds: float = 1.0,
         watchdog_seconds: float = 300.0,
     ) -> None:
@@ -200,12 +202,15 @@ class SalesforceEmulator:
         self.daily_max = daily_max
         self.daily_used = 0
         self.acr_enabled = acr_enabled
+        self.grant_delay_requests = grant_delay_requests
+        self._visible_from: dict[str, int] = {}  # field -> request count it shows from
         self.timeout_delay = timeout_delay_seconds
         self.watchdog_seconds = watchdog_seconds
         self.calls: list[Call] = []
         self.faults: deque[Fault] = deque()
         self.sessions: set[str] = set()
         self.token_requests = 0
+        self.requests = 0
         self._lock_next = False
         self._lock = threading.RLock()
         self._org = _Org()
@@ -442,6 +447,7 @@ class SalesforceEmulator:
             error = _error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
             return 403, error.body, 0.0
         self.daily_used += 1
+        self.requests += 1
         if fault is not None and fault.kind == "500":
             return 500, _error(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred").body, 0.0
         self._lock_next = fault is not None and fault.kind == "lock"
@@ -568,12 +574,17 @@ class SalesforceEmulator:
             for a in self._org.records["PermissionSetAssignment"].values()
             if a.get("AssigneeId") == USER_ID
         }
-        return any(
+        granted = any(
             p.get("Field") == full
             and p.get("PermissionsRead")
             and p.get("ParentId") in granted_sets
             for p in self._org.records["FieldPermissions"].values()
         )
+        if not granted:
+            return False
+        # Salesforce applies a new grant after a moment: the first requests still miss it.
+        shows_from = self._visible_from.setdefault(full, self.requests + self.grant_delay_requests)
+        return self.requests >= shows_from
 
     def _visible_fields(self, sobject: str) -> dict[str, dict[str, Any]]:
         return {

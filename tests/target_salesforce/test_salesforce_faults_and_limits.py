@@ -109,3 +109,17 @@ def test_the_run_stops_cleanly_at_its_share_of_the_daily_limit(
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
     assert final == clean_state
+
+
+def test_fields_granted_but_not_yet_visible_are_waited_for(
+    tmp_path: Path, clean_state: dict[str, Any]
+) -> None:
+    with new_emulator(grant_delay_requests=3) as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        result = workspace.run(_pipeline())
+        final = _final_state(emulator)
+
+    assert result.returncode == 0, result.stderr
+    assert workspace.rejects() == []
+    assert final == clean_state
+    assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]

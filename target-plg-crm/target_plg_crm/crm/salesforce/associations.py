@@ -46,11 +46,13 @@ class SalesforceAssociations:
         self.provisioning = provisioning
         self.logger = logger
         self._reported_off = False
+        self._last_refusal: dict[int, tuple[str, str]] = {}
 
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """Make each membership's relation carry its role and fields; one result per input."""
         if not self.provisioning.associations_available():
             return self._without_relations(inputs)
+        self._last_refusal.clear()
         existing = self._read([a.contact_id for a in inputs])
         results: list[WriteResult | None] = [None] * len(inputs)
         pending = list(range(len(inputs)))
@@ -62,8 +64,9 @@ class SalesforceAssociations:
             attempt += 1
             if attempt >= RECORD_ATTEMPTS:
                 for index in retry:
+                    code, message = self._last_refusal.get(index, ("NO_ANSWER", ""))
                     results[index] = results[index] or WriteResult.rejected(
-                        "UNABLE_TO_LOCK_ROW", "the relation stayed locked through every retry"
+                        code, f"{message} (still refused after {attempt} attempts)"
                     )
                 break
             time.sleep(self.http.backoff(attempt - 1))
@@ -160,6 +163,9 @@ class SalesforceAssociations:
         answer = response_json(response)
         if response.status_code == 400:
             code, message = error_summary(answer, 400)
+            if code == "INVALID_FIELD":  # a field granted moments ago, not visible yet
+                self._last_refusal.update({index: (code, message) for index, _ in batch})
+                return [index for index, _ in batch]
             for index, _ in batch:
                 results[index] = WriteResult.rejected(code, message)
             return []
@@ -176,6 +182,7 @@ class SalesforceAssociations:
                 continue
             code, message = error_summary(result.get("errors"), 400)
             if code in RETRYABLE_RECORD_CODES or (code == "DUPLICATE_VALUE" and method == "POST"):
+                self._last_refusal[index] = (code, message)
                 retry.append(index)  # read back and updated on the next round
             else:
                 association = inputs[index]

@@ -40,6 +40,8 @@ COLLECTION_SIZE = 200
 #: SOQL `IN (...)` lists are kept this short so that a query URL stays well under 16 KB.
 QUERY_IN_SIZE = 200
 BACKOFF_MAX_SECONDS = 60.0
+#: Times a query naming a field not visible yet (just granted) is asked again.
+INVISIBLE_FIELD_RETRIES = 4
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -211,9 +213,20 @@ class SalesforceHTTP:
             time.sleep(wait)
 
     def query(self, soql: str) -> list[dict[str, Any]]:
-        """Every record of a SOQL query (following `nextRecordsUrl`)."""
+        """Every record of a SOQL query (following `nextRecordsUrl`).
+
+        A field granted moments ago may not be visible yet (INVALID_FIELD): the query is
+        asked again a few times with backoff before that stops the run.
+        """
         records: list[dict[str, Any]] = []
         response = self.request("GET", "/query", params={"q": soql})
+        for attempt in range(INVISIBLE_FIELD_RETRIES):
+            codes = {error_code(e) for e in error_entries(response_json(response))}
+            if response.status_code != 400 or "INVALID_FIELD" not in codes:
+                break
+            self.logger.info("Salesforce query names a field not visible yet; asking again")
+            time.sleep(self.backoff(attempt))
+            response = self.request("GET", "/query", params={"q": soql})
         while True:
             if response.status_code != 200:
                 raise unexpected(response, f"run the query {soql[:80]!r}")
