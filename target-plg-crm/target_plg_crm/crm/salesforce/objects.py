@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from target_plg_crm.crm.emails import is_valid_email
@@ -55,7 +55,6 @@ class _Record:
     adopt_id: str | None = None  # update this existing Contact by Id (adopted by e-mail)
     missing_account: str | None = None  # its primary account is not in Salesforce
     attempts: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 class SalesforceObjects:
