@@ -163,6 +163,17 @@ SALESFORCE_PROPERTIES = [
         ),
     ),
     th.Property(
+        "salesforce_bulk_threshold",
+        th.IntegerType(minimum=1),
+        default=2000,
+        title="Salesforce Bulk API threshold",
+        description=(
+            "More changed Accounts or Contacts than this in one batch are upserted through "
+            "one Bulk API 2.0 ingest job per object type instead of sObject Collections "
+            "calls of 200 (adopted Contacts and relations always use collections)."
+        ),
+    ),
+    th.Property(
         "salesforce_daily_limit_share",
         th.NumberType(exclusive_minimum=0, maximum=1),
         default=0.9,
@@ -291,6 +302,7 @@ class SalesforceSettings:
     contact_external_id_field: str
     daily_limit_share: float
     deactivate_ended_memberships: bool
+    bulk_threshold: int
     max_retries: int
     backoff_base_seconds: float
     timeout_seconds: float
@@ -313,6 +325,7 @@ class SalesforceSettings:
             contact_external_id_field=config["salesforce_contact_external_id_field"],
             daily_limit_share=float(config["salesforce_daily_limit_share"]),
             deactivate_ended_memberships=config["salesforce_deactivate_ended_memberships"],
+            bulk_threshold=config["salesforce_bulk_threshold"],
             max_retries=config["salesforce_max_retries"],
             backoff_base_seconds=float(config["salesforce_backoff_base_seconds"]),
             timeout_seconds=float(config["salesforce_timeout_seconds"]),

@@ -37,8 +37,11 @@ granted stays invisible for that many more requests, as a grant takes a moment t
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import itertools
 import json
+import random
 import re
 import secrets
 import threading
@@ -209,6 +212,7 @@ class SalesforceEmulator:
         self.calls: list[Call] = []
         self.faults: deque[Fault] = deque()
         self.sessions: set[str] = set()
+        self.jobs: dict[str, dict[str, Any]] = {}
         self.token_requests = 0
         self.requests = 0
         self._lock_next = False
@@ -422,7 +426,8 @@ class SalesforceEmulator:
                 return status, answer, {}, 0.0
             body: Any = None
             try:
-                body = json.loads(raw) if raw else None
+                is_csv = str(headers.get("Content-Type") or "").startswith("text/csv")
+                body = raw.decode("utf-8") if is_csv else (json.loads(raw) if raw else None)
             except ValueError:
                 status, answer = 400, _error(400, "JSON_PARSER_ERROR", "Invalid JSON").body
             else:
@@ -498,6 +503,8 @@ class SalesforceEmulator:
             return self._create_one(parts[1], body)
         if method == "POST" and parts == ["tooling", "sobjects", "CustomField"]:
             return self._create_field(body)
+        if parts[:2] == ["jobs", "ingest"]:
+            return self._bulk(method, parts[2:], body)
         raise _error(404, "NOT_FOUND", f"The requested resource does not exist: {method} {path}")
 
     # OAuth
@@ -926,6 +933,96 @@ class SalesforceEmulator:
             raise _error(400, entry["statusCode"], entry["message"], entry["fields"]) from refused
         return 201, result
 
+    # Bulk API 2.0
+
+    def _bulk(self, method: str, rest: list[str], body: Any) -> tuple[int, Any]:
+        if method == "POST" and not rest:
+            return self._create_job(body)
+        job = self.jobs.get(rest[0]) if rest else None
+        if job is None:
+            raise _error(404, "NOT_FOUND", "The requested resource does not exist")
+        if method == "PUT" and rest[1:] == ["batches"]:
+            if job["state"] != "Open" or not isinstance(body, str):
+                raise _error(400, "INVALIDJOBSTATE", "Upload CSV data to an Open job")
+            job["csv"] += body
+            return 201, None
+        if method == "PATCH" and len(rest) == 1:
+            if _get(body, "state") != "UploadComplete" or job["state"] != "Open":
+                raise _error(400, "INVALIDJOBSTATE", "Only an Open job can be UploadComplete")
+            self._run_job(job)
+            return 200, _job_info(job)
+        if method == "GET" and len(rest) == 1:
+            return 200, _job_info(job)
+        if method == "GET" and rest[1] in ("successfulResults", "failedResults"):
+            return 200, job[rest[1]]
+        raise _error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def _create_job(self, body: Any) -> tuple[int, Any]:
+        sobject = self._sobject(str(_get(body, "object")))
+        external = str(_get(body, "externalIdFieldName") or "")
+        if _get(body, "operation") != "upsert" or _get(body, "contentType") != "CSV":
+            raise _error(400, "INVALIDJOB", "This org takes CSV upsert jobs")
+        described = self._visible_fields(sobject).get(external.lower())
+        if described is None or not described.get("externalId"):
+            raise _error(400, "INVALIDJOB", f"{external} is not an External ID field of {sobject}")
+        job_id = f"750{next(self._org.counter):012d}AAA"
+        self.jobs[job_id] = {
+            "id": job_id,
+            "object": sobject,
+            "externalIdFieldName": external,
+            "operation": "upsert",
+            "state": "Open",
+            "csv": "",
+            "processed": 0,
+            "failed": 0,
+            "successfulResults": "",
+            "failedResults": "",
+        }
+        return 200, _job_info(self.jobs[job_id])
+
+    def _run_job(self, job: dict[str, Any]) -> None:
+        """Process the CSV at once (results in no particular order, as Salesforce's)."""
+        sobject, external = job["object"], job["externalIdFieldName"]
+        reader = csv.DictReader(io.StringIO(job["csv"]))
+        columns = reader.fieldnames or []
+        visible = self._visible_fields(sobject)
+        unknown = [c for c in columns if c.lower() not in visible]
+        if unknown or external not in columns:
+            job.update(
+                state="Failed",
+                errorMessage=f"InvalidBatch : Field name not found : {(unknown or [external])[0]}",
+            )
+            return
+        done, failed = [], []
+        for position, row in enumerate(reader):
+            values: dict[str, Any] = {}
+            try:
+                for name, text in row.items():
+                    if text == "":
+                        continue  # an empty cell leaves the field as it is
+                    values[name] = _csv_value(visible[name.lower()], text)
+                if self._lock_next and position == 0:
+                    raise RecordError("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access")
+                record = {"attributes": {"type": sobject}, **values}
+                result = self._apply(record, "upsert", external)
+                done.append(
+                    {"sf__Id": result["id"], "sf__Created": str(result["created"]).lower(), **row}
+                )
+            except RecordError as refused:
+                entry = refused.entry
+                error = f"{entry['statusCode']}:{entry['message']}:{','.join(entry['fields'])} --"
+                failed.append({"sf__Id": "", "sf__Error": error, **row})
+        self._lock_next = False
+        random.shuffle(done)
+        random.shuffle(failed)
+        job.update(
+            state="JobComplete",
+            processed=len(done) + len(failed),
+            failed=len(failed),
+            successfulResults=_csv_text(["sf__Id", "sf__Created", *columns], done),
+            failedResults=_csv_text(["sf__Id", "sf__Error", *columns], failed),
+        )
+
     # Tooling API
 
     def _create_field(self, body: Any) -> tuple[int, Any]:
@@ -1013,6 +1110,65 @@ class SalesforceEmulator:
                 f"/services/data/v{LATEST_VERSION}/query/{token}-{offset + QUERY_PAGE_SIZE}"
             )
         return answer
+
+
+def _get(body: Any, key: str) -> Any:
+    return body.get(key) if isinstance(body, dict) else None
+
+
+def _job_info(job: dict[str, Any]) -> dict[str, Any]:
+    info = {
+        "id": job["id"],
+        "object": job["object"],
+        "externalIdFieldName": job["externalIdFieldName"],
+        "operation": job["operation"],
+        "state": job["state"],
+        "contentType": "CSV",
+        "numberRecordsProcessed": job["processed"],
+        "numberRecordsFailed": job["failed"],
+    }
+    if job.get("errorMessage"):
+        info["errorMessage"] = job["errorMessage"]
+    return info
+
+
+def _csv_value(entry: dict[str, Any], text: str) -> Any:
+    """A CSV cell as the JSON value collections would carry (`#N/A` clears)."""
+    if text == "#N/A":
+        return None
+    kind = entry["type"]
+    if kind in ("double", "int", "currency", "percent"):
+        try:
+            return float(text) if "." in text else int(text)
+        except ValueError:
+            raise RecordError(
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                f"{entry['name']}: value not of required type: {text}",
+                [entry["name"]],
+            ) from None
+    if kind == "boolean":
+        if text.lower() not in ("true", "false", "0", "1"):
+            raise RecordError(
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                f"{entry['name']}: value not of required type: {text}",
+                [entry["name"]],
+            )
+        return text.lower() in ("true", "1")
+    if kind == "datetime" and not _DATETIME.match(text):
+        raise RecordError(
+            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            f"{entry['name']}: invalid date/time: {text}",
+            [entry["name"]],
+        )
+    return text
+
+
+def _csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def _collection(body: Any) -> tuple[list[dict[str, Any]], bool]:
@@ -1275,17 +1431,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, answer, headers)
 
     def _send(self, status: int, answer: Any, headers: dict[str, str]) -> None:
-        data = b"" if answer is None else json.dumps(answer).encode()
+        is_csv = isinstance(answer, str)
+        data = (
+            b"" if answer is None else (answer.encode() if is_csv else json.dumps(answer).encode())
+        )
         try:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
             if answer is not None:
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/csv" if is_csv else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    do_GET = do_POST = do_PATCH = _serve  # noqa: N815 - http.server's naming
+    do_GET = do_POST = do_PATCH = do_PUT = _serve  # noqa: N815 - http.server's naming

@@ -340,3 +340,31 @@ def test_lock_errors_are_per_record_and_the_daily_limit_is_reported_then_enforce
     assert locked.json()[0]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
     assert usage == "api-usage=2/4"
     assert (over.status_code, _codes(over)) == (403, ["REQUEST_LIMIT_EXCEEDED"])
+
+
+def test_bulk_jobs_need_an_external_id_and_known_columns_and_answer_csv(org: Org) -> None:
+    def job(external: str) -> requests.Response:
+        body = {"object": "Account", "externalIdFieldName": external, "contentType": "CSV"}
+        return org.call("POST", "/jobs/ingest", {**body, "operation": "upsert"})
+
+    def run(csv_text: str) -> dict[str, Any]:
+        job_id = job("PLG_Account_Id__c").json()["id"]
+        requests.put(
+            f"{org.emulator.base_url}{DATA}/jobs/ingest/{job_id}/batches",
+            data=csv_text.encode(),
+            headers={"Authorization": f"Bearer {org.token}", "Content-Type": "text/csv"},
+        )
+        org.call("PATCH", f"/jobs/ingest/{job_id}", {"state": "UploadComplete"})
+        info = org.call("GET", f"/jobs/ingest/{job_id}").json()
+        info["failed"] = org.call("GET", f"/jobs/ingest/{job_id}/failedResults/").text
+        return info
+
+    by_name = job("Name")
+    unknown = run("PLG_Account_Id__c,Nope__c\na1,x\n")
+    mixed = run("PLG_Account_Id__c,Name\na1,Acme\na2,#N/A\n")
+
+    assert by_name.status_code == 400
+    assert unknown["state"] == "Failed" and "Nope__c" in unknown["errorMessage"]
+    assert mixed["state"] == "JobComplete" and mixed["numberRecordsFailed"] == 1
+    assert "REQUIRED_FIELD_MISSING" in mixed["failed"] and "a2" in mixed["failed"]
+    assert org.emulator.accounts()["a1"]["Name"] == "Acme"

@@ -123,3 +123,38 @@ def test_fields_granted_but_not_yet_visible_are_waited_for(
     assert workspace.rejects() == []
     assert final == clean_state
     assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
+
+
+def test_above_the_bulk_threshold_one_ingest_job_per_object_gives_the_same_state(
+    tmp_path: Path, clean_state: dict[str, Any]
+) -> None:
+    with new_emulator() as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        emulator.inject("lock", path_contains="/jobs/ingest/", method="PATCH")
+        result = workspace.run(_pipeline(), salesforce_bulk_threshold=3)
+        final = _final_state(emulator)
+        jobs = emulator.calls_to("/jobs/ingest", method="POST")
+        collections = emulator.writes("Account") + emulator.writes("Contact")
+
+    assert result.returncode == 0, result.stderr
+    assert final == clean_state
+    assert workspace.rejects() == []
+    assert len(jobs) == 2  # Accounts, Contacts
+    # The one record the job found locked went through a collection call.
+    assert len(collections) == 1
+    assert "Bulk API job upserted 4 Account records (1 left for collections)" in result.stderr
+    assert "Bulk API job upserted 30 Contact records (0 left for collections)" in result.stderr
+
+
+def test_a_bulk_row_salesforce_refuses_is_a_reject_with_its_code(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    messages = _pipeline(users=6)
+    messages[9] = contact("u1", "ann@localhost", primary_account_id="a1")  # no TLD
+
+    result = workspace.run(messages, salesforce_bulk_threshold=2)
+
+    assert result.returncode == 0, result.stderr
+    rejects = [(r["key"], r["code"]) for r in workspace.rejects()]
+    assert ("u1", "INVALID_EMAIL_ADDRESS") in rejects
+    assert len(salesforce.contacts()) == 5

@@ -127,7 +127,9 @@ class SalesforceHTTP:
         ceiling = min(BACKOFF_MAX_SECONDS, self.settings.backoff_base_seconds * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
-    def _send(self, method: str, path: str, body: Any, params: Any) -> requests.Response:
+    def _send(
+        self, method: str, path: str, body: Any, params: Any, raw: tuple[bytes, str] | None
+    ) -> requests.Response:
         if self.usage.reached(self.settings.daily_limit_share):
             raise SalesforceDailyLimitError(
                 f"Salesforce daily API usage is {self.usage.used}/{self.usage.limit}, at "
@@ -137,21 +139,32 @@ class SalesforceHTTP:
         token = self.token()
         url = path if path.startswith("http") else f"{token.instance_url}{path}"
         self.counter.requests += 1
+        headers = {
+            "Authorization": f"Bearer {token.access_token}",
+            "Accept": "application/json",
+            "Sforce-Call-Options": "client=target-plg-crm",
+        }
+        if raw is not None:
+            headers["Content-Type"] = raw[1]
         return self.session.request(
             method,
             url,
-            json=body,
+            json=body if raw is None else None,
+            data=raw[0] if raw is not None else None,
             params=params,
-            headers={
-                "Authorization": f"Bearer {token.access_token}",
-                "Accept": "application/json",
-                "Sforce-Call-Options": "client=target-plg-crm",
-            },
+            headers=headers,
             timeout=self.settings.timeout_seconds,
         )
 
     def request(
-        self, method: str, path: str, body: Any = None, params: Any = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: Any = None,
+        *,
+        data: bytes | None = None,
+        content_type: str = "application/json",
     ) -> requests.Response:
         """Send one request (path under `data_path`, or starting `/services/`), retrying.
 
@@ -165,7 +178,8 @@ class SalesforceHTTP:
         attempt = 0
         while True:
             try:
-                response = self._send(method, full, body, params)
+                raw = (data, content_type) if data is not None else None
+                response = self._send(method, full, body, params, raw)
             except requests.Timeout:
                 problem = f"no answer within {self.settings.timeout_seconds:g} s"
             except requests.ConnectionError as error:

@@ -17,7 +17,7 @@ from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.salesforce.associations import SalesforceAssociations
 from target_plg_crm.crm.salesforce.auth import TokenSource
-from target_plg_crm.crm.salesforce.client import COLLECTION_SIZE, SalesforceHTTP
+from target_plg_crm.crm.salesforce.client import SalesforceHTTP
 from target_plg_crm.crm.salesforce.objects import SalesforceObjects
 from target_plg_crm.crm.salesforce.provisioning import SalesforceProvisioning
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
@@ -27,7 +27,8 @@ from target_plg_crm.salesforce_settings import SalesforceSettings
 class SalesforceCRM(CRMClient):
     """A Salesforce org reached through a connected app (client credentials or JWT)."""
 
-    max_batch_size = COLLECTION_SIZE
+    #: The sink hands over whole batches: collections of 200 or one Bulk API job are cut here.
+    max_batch_size = 10_000
     contact_key_field = "user_id"
     association_fields = True
 
@@ -45,7 +46,9 @@ class SalesforceCRM(CRMClient):
         self.read_only = read_only
         self.http = SalesforceHTTP(settings, TokenSource(settings), logger)
         self.provisioning = SalesforceProvisioning(self.http, settings, prefix, logger)
-        self.objects = SalesforceObjects(self.http, self.provisioning, prefix, logger)
+        self.objects = SalesforceObjects(
+            self.http, self.provisioning, prefix, logger, bulk_threshold=settings.bulk_threshold
+        )
         self.associations = SalesforceAssociations(self.http, self.provisioning, logger)
         self.ends_memberships = settings.deactivate_ended_memberships
         # Sign in now: refused credentials stop the run before any input is read.

@@ -23,6 +23,7 @@ from typing import Any
 
 from target_plg_crm.crm.emails import is_valid_email
 from target_plg_crm.crm.object_types import COMPANIES, CONTACTS
+from target_plg_crm.crm.salesforce.bulk import SalesforceBulk
 from target_plg_crm.crm.salesforce.client import SalesforceHTTP, chunks, soql_quote
 from target_plg_crm.crm.salesforce.errors import (
     RETRYABLE_RECORD_CODES,
@@ -66,8 +67,12 @@ class SalesforceObjects:
         provisioning: SalesforceProvisioning,
         prefix: str,
         logger: logging.Logger,
+        *,
+        bulk_threshold: int,
     ) -> None:
         """Write through `http`; field names and types come from `provisioning`."""
+        self.bulk = SalesforceBulk(http)
+        self.bulk_threshold = bulk_threshold
         self.http = http
         self.provisioning = provisioning
         self.prefix = prefix
@@ -134,6 +139,10 @@ class SalesforceObjects:
         elif any("Name" not in r.body for r in records):
             self._name_new_accounts(inputs, records)
         records = [r for r in records if results[r.index] is None]
+        upserts = [r for r in records if not r.adopt_id]
+        if len(upserts) > self.bulk_threshold:
+            left = self._bulk_upsert(object_type, upserts, results)
+            records = [r for r in records if r.adopt_id] + left
         while records:
             retry = self._send(object_type, records, results)
             if retry:
@@ -242,14 +251,7 @@ class SalesforceObjects:
                 continue
             if result.get("success"):
                 created = bool(result.get("created")) and not record.adopt_id
-                outcome = Outcome.CREATED if created else Outcome.UPDATED
-                results[record.index] = WriteResult(outcome, str(result.get("id")))
-                if record.missing_account:
-                    results[record.index] = WriteResult.rejected(
-                        "PRIMARY_ACCOUNT_NOT_FOUND",
-                        f"written without Contact.AccountId: account {record.missing_account} "
-                        "is not in Salesforce (rejected or not sent); the next run sets it",
-                    )
+                results[record.index] = self._accepted(record, str(result.get("id")), created)
                 continue
             code, message = error_summary(result.get("errors"), 400)
             record.attempts += 1
@@ -258,6 +260,43 @@ class SalesforceObjects:
             else:
                 results[record.index] = WriteResult.rejected(code, message)
         return retry
+
+    @staticmethod
+    def _accepted(record: _Record, record_id: str, created: bool) -> WriteResult:
+        if record.missing_account:
+            return WriteResult.rejected(
+                "PRIMARY_ACCOUNT_NOT_FOUND",
+                f"written without Contact.AccountId: account {record.missing_account} is not "
+                "in Salesforce (rejected or not sent); the next run sets it",
+            )
+        return WriteResult(Outcome.CREATED if created else Outcome.UPDATED, record_id)
+
+    def _bulk_upsert(
+        self, object_type: str, records: list[_Record], results: list[WriteResult | None]
+    ) -> list[_Record]:
+        """One Bulk API job; returns the records to send again through collections."""
+        external = self.provisioning.external_id_field(object_type)
+        answers = self.bulk.upsert(SOBJECTS[object_type], external, [r.body for r in records])
+        left: list[_Record] = []
+        for record, answer in zip(records, answers, strict=True):
+            if answer is None:
+                left.append(record)  # not processed: collections take it
+            elif answer.success:
+                record_id = str(answer.record_id)
+                results[record.index] = self._accepted(record, record_id, answer.created)
+            elif answer.code in RETRYABLE_RECORD_CODES:
+                record.attempts += 1
+                left.append(record)
+            else:
+                code = answer.code or "BULK_ERROR"
+                results[record.index] = WriteResult.rejected(code, answer.message or "")
+        self.logger.info(
+            "Salesforce: Bulk API job upserted %d %s records (%d left for collections)",
+            len(records) - len(left),
+            SOBJECTS[object_type],
+            len(left),
+        )
+        return left
 
     def _refused(
         self,
