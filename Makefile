@@ -15,8 +15,11 @@ lint: setup
 	.venv/bin/ruff format --check plg-settings tap-product-events transform target-plg-crm tests demo scripts
 	.venv/bin/mypy plg-settings/plg_settings tap-product-events/tap_product_events transform/plg_transform target-plg-crm/target_plg_crm
 
+# Regenerates what is derived from the plugins' --about: the READMEs' settings tables, the
+# Meltano Hub definitions in meltano-hub/ and meltano.yml's plugin definitions.
 docs: setup
 	.venv/bin/python scripts/update_readme_settings.py
+	.venv/bin/python scripts/update_plugin_definitions.py
 
 bench: setup
 	.venv/bin/python scripts/bench_pipeline.py
