@@ -14,7 +14,8 @@ fi
 # uv installs the lock; it is itself in the lock (a dependency of Meltano), so the first
 # pip install only bootstraps it.
 if [ ! -x .venv/bin/uv ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check uv
+  # -qq: errors only (a machine's own pip configuration may warn about its mirrors).
+  .venv/bin/python -m pip install -qq --disable-pip-version-check uv
 fi
 uv=.venv/bin/uv
 export UV_PROJECT_ENVIRONMENT="$root/.venv"
