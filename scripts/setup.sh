@@ -11,11 +11,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.plg-installed
-deps="requirements-dev.txt plg-settings/pyproject.toml tap-product-events/pyproject.toml transform/pyproject.toml target-plg-crm/pyproject.toml"
+deps="requirements-dev.txt plg-settings/pyproject.toml tap-product-events/pyproject.toml transform/pyproject.toml target-plg-crm/pyproject.toml report/pyproject.toml"
 if [ ! -f "$stamp" ] || [ -n "$(find $deps -newer "$stamp" 2>/dev/null)" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements-dev.txt -e ./plg-settings \
-    -e ./tap-product-events -e ./transform -e ./target-plg-crm
+    -e ./tap-product-events -e ./transform -e ./target-plg-crm -e ./report
   touch "$stamp"
 fi
 # Meltano installs each plugin into a venv of its own under .meltano/ (pip_url in meltano.yml).
