@@ -15,28 +15,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 
-from .conftest import DEMO_DIR
+from .conftest import dev_transform_config
 
-ROOT = DEMO_DIR.parent
 BIN = Path(sys.executable).parent
-
-
-def dev_transform_config() -> dict[str, Any]:
-    """The plg-transform config of `meltano --environment dev run ... plg-scores ...`.
-
-    Meltano merges the plugin's config (with the environment's overrides) and the
-    mapping's config, the mapping winning.
-    """
-    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
-    mapper = next(m for m in project["plugins"]["mappers"] if m["name"] == "plg-transform")
-    mapping = next(m for m in mapper["mappings"] if m["name"] == "plg-scores")
-    dev = next(e for e in project["environments"] if e["name"] == "dev")
-    dev_mapper = next(
-        m for m in dev["config"]["plugins"]["mappers"] if m["name"] == "plg-transform"
-    )
-    return {**mapper.get("config", {}), **dev_mapper["config"], **mapping["config"]}
 
 
 def score_demo_archive(
