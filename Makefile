@@ -11,9 +11,9 @@ test: setup lint
 	.venv/bin/python -m pytest -n 2 -q tests
 
 lint: setup
-	.venv/bin/ruff check plg-settings tap-product-events transform target-plg-crm tests demo scripts bench
-	.venv/bin/ruff format --check plg-settings tap-product-events transform target-plg-crm tests demo scripts bench
-	.venv/bin/mypy plg-settings/plg_settings tap-product-events/tap_product_events transform/plg_transform target-plg-crm/target_plg_crm
+	.venv/bin/ruff check plg-settings tap-product-events transform target-plg-crm report tests demo scripts bench
+	.venv/bin/ruff format --check plg-settings tap-product-events transform target-plg-crm report tests demo scripts bench
+	.venv/bin/mypy plg-settings/plg_settings tap-product-events/tap_product_events transform/plg_transform target-plg-crm/target_plg_crm report/plg_report
 
 # Regenerates what is derived from the plugins' --about: the READMEs' settings tables, the
 # Meltano Hub definitions in meltano-hub/ and meltano.yml's plugin definitions.

@@ -20,7 +20,7 @@ fi
 uv=.venv/bin/uv
 export UV_PROJECT_ENVIRONMENT="$root/.venv"
 stamp=.venv/.plg-installed
-deps="uv.lock pyproject.toml plg-settings/pyproject.toml tap-product-events/pyproject.toml transform/pyproject.toml target-plg-crm/pyproject.toml"
+deps="uv.lock pyproject.toml plg-settings/pyproject.toml tap-product-events/pyproject.toml transform/pyproject.toml target-plg-crm/pyproject.toml report/pyproject.toml"
 if [ ! -f "$stamp" ] || [ -n "$(find $deps -newer "$stamp" 2>/dev/null)" ]; then
   # --locked: fail rather than install versions other than the lock's.
   "$uv" sync --locked --quiet

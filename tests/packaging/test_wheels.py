@@ -18,6 +18,7 @@ PACKAGES = {
     "tap-product-events": ("tap_product_events", "tap-product-events"),
     "transform": ("plg_transform", "plg-transform"),
     "target-plg-crm": ("target_plg_crm", "target-plg-crm"),
+    "report": ("plg_report", "plg-report"),
 }
 
 
