@@ -108,7 +108,7 @@ def test_second_run_with_a_changed_field_updates_the_same_records(
     assert objects["contacts"]["updated"] == 1 and objects["contacts"]["created"] == 0
 
 
-def test_associations_carry_the_role_and_primary_labels(workspace: LocalCRMWorkspace) -> None:
+def test_associations_carry_the_role_champion_and_primary_labels(workspace: LocalCRMWorkspace) -> None:
     workspace.run(
         [
             *schemas(),
@@ -121,7 +121,7 @@ def test_associations_carry_the_role_and_primary_labels(workspace: LocalCRMWorks
     )
 
     assert workspace.associations() == {
-        ("ann@acme.com", "a1"): ["admin", "primary"],
+        ("ann@acme.com", "a1"): ["admin", "champion", "primary"],
         ("ann@acme.com", "a2"): [],
     }
 
@@ -267,9 +267,11 @@ def test_dry_run_writes_nothing_and_logs_what_it_would_do(workspace: LocalCRMWor
     result = workspace.run(messages, dry_run=True)
 
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in workspace.folder.iterdir()) == ["config.json"]
-    assert "would create contacts email=ann@acme.com" in result.stderr
-    assert "would associate contact new:ann@acme.com with company new:a1" in result.stderr
+    assert sorted(p.name for p in workspace.folder.iterdir()) == ["config.json", "plan.json"]
+    assert "plan: create contacts ann@acme.com: " in result.stderr
+    assert "plan: create association u1@a1 (contact new:ann@acme.com, company new:a1)" in (
+        result.stderr
+    )
     assert "contacts: 1 would create, 0 would update" in result.stderr
 
     workspace.run(messages)
@@ -277,7 +279,8 @@ def test_dry_run_writes_nothing_and_logs_what_it_would_do(workspace: LocalCRMWor
     ledger_before = (workspace.folder / "ledger.sqlite").read_bytes()
     changed = [*schemas(), contact("u1", "ann@acme.com", engagement_score=99)]
     result = workspace.run(changed, dry_run=True)
-    assert "would update contacts email=ann@acme.com" in result.stderr
+    assert "plan: update contacts ann@acme.com 1 (matched by email): " in result.stderr
+    assert "plg_engagement_score: '40' -> '99'" in result.stderr
     assert workspace.query("SELECT * FROM contacts") == before
     assert (workspace.folder / "ledger.sqlite").read_bytes() == ledger_before
 
