@@ -108,7 +108,9 @@ def test_second_run_with_a_changed_field_updates_the_same_records(
     assert objects["contacts"]["updated"] == 1 and objects["contacts"]["created"] == 0
 
 
-def test_associations_carry_the_role_champion_and_primary_labels(workspace: LocalCRMWorkspace) -> None:
+def test_associations_carry_the_role_champion_and_primary_labels(
+    workspace: LocalCRMWorkspace,
+) -> None:
     workspace.run(
         [
             *schemas(),
