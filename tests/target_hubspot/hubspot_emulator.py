@@ -183,8 +183,8 @@ class HubSpotEmulator:
     def _seed(self) -> None:
         store = self._store
         for object_type, info_group, builtin in (
-            ("contacts", "contactinformation", ("email", "firstname", "lastname")),
-            ("companies", "companyinformation", ("name", "domain")),
+            ("contacts", "contactinformation", ("email", "firstname", "lastname", "jobtitle")),
+            ("companies", "companyinformation", ("name", "domain", "website")),
         ):
             store.groups[object_type] = {
                 info_group: {"name": info_group, "label": "Information", "displayOrder": 0}
