@@ -260,3 +260,26 @@ def test_matching_lists_the_portals_companies_by_pages_of_a_hundred(
     assert len(hubspot.companies()) == 150
     assert hubspot.companies()["a1"]["name"] == "Sales 140"
     assert hubspot.companies()["a2"]["name"] == "Sales 7"
+
+
+def test_the_champion_flag_is_a_label_created_once_and_archived_when_it_goes(
+    workspace: HubSpotWorkspace, hubspot: HubSpotEmulator
+) -> None:
+    first = [
+        *_schemas(),
+        company("a1"),
+        contact("u1", "ann@acme.com", primary_account_id="a1"),
+        association("u1", "a1", role="Admin", is_champion=True),
+    ]
+    assert workspace.run(first).returncode == 0
+    assert hubspot.associations()[("ann@acme.com", "a1")] == {"", "Primary", "Admin", "Champion"}
+
+    result = workspace.run([*first[:-1], association("u1", "a1", role="Admin")])
+
+    assert result.returncode == 0, result.stderr
+    assert hubspot.associations()[("ann@acme.com", "a1")] == {"", "Primary", "Admin"}
+    (archive,) = hubspot.calls_to("batch/labels/archive")
+    champion = {v: k for k, v in hubspot.label_names().items()}["Champion"]
+    assert [t["associationTypeId"] for t in archive.body["inputs"][0]["types"]] == [champion]
+    created = [c for c in hubspot.calls_to("/labels", "POST") if c.path.endswith("/labels")]
+    assert len(created) == 2  # admin and champion, once each
