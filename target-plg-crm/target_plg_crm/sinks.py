@@ -210,7 +210,7 @@ class _ObjectSink(CRMStreamSink):
     def remember(self, pending: _Pending, crm_id: str | None) -> None:
         """Note the record's CRM id for the associations of this run."""
 
-    def leave_out(self, pending: _Pending, why: str) -> None:
+    def leave_out(self, record: dict, why: str) -> None:
         """Note a record not written (`filtered` or `skipped`), so its associations follow."""
 
     def reads_unknown(self) -> bool:
@@ -358,16 +358,19 @@ class _ObjectSink(CRMStreamSink):
 
     def process_batch(self, context: dict) -> None:
         """Write the changed records of the batch; count the rest."""
-        prepared = [p for p in map(self._prepare, context.get("records", [])) if p is not None]
+        records = context.get("records", [])
+        kept: list[dict] = []
+        # The filter comes first: a record it leaves out is never rejected either.
+        for record, passes in zip(records, self.passes_filter(records), strict=True):
+            if passes:
+                kept.append(record)
+            else:
+                self.run.summary.add(self.object_type, "filtered")
+                self.leave_out(record, "filtered")
+        prepared = [p for p in map(self._prepare, kept) if p is not None]
         ledger = self.run.ledger
         pending: list[_Pending] = []
-        for item, passes in zip(
-            prepared, self.passes_filter([p.record for p in prepared]), strict=True
-        ):
-            if not passes:
-                self.run.summary.add(self.object_type, "filtered")
-                self.leave_out(item, "filtered")
-                continue
+        for item in prepared:
             entry = ledger.get(self.object_type, item.key)
             if entry is not None and entry.hash == item.hash:
                 self.run.summary.add(self.object_type, "unchanged")
@@ -435,7 +438,7 @@ class _ObjectSink(CRMStreamSink):
             found = match.record
             if self.run.settings.update_only and item.known_id is None and found is None:
                 self.run.summary.add(self.object_type, "skipped")
-                self.leave_out(item, "skipped")
+                self.leave_out(item.record, "skipped")
                 continue
             current = found.properties if found is not None else None
             item.properties = without_filled(item.properties, self.natives, current)
@@ -564,12 +567,14 @@ class ContactsSink(_ObjectSink):
                 return None
         return item
 
-    def leave_out(self, pending: _Pending, why: str) -> None:
+    def leave_out(self, record: dict, why: str) -> None:
         """Note the contact as not written, under its e-mail and user id."""
         directory = self.run.directory
-        directory.left_out_emails[pending.key] = why
-        if pending.user_id:
-            directory.left_out_users[pending.user_id] = why
+        email, user_id = self.record_key(record), _text(record.get("user_id"))
+        if email:
+            directory.left_out_emails[email] = why
+        if user_id:
+            directory.left_out_users[user_id] = why
 
     def remember(self, pending: _Pending, crm_id: str | None) -> None:
         """Note the contact's id and primary account under its e-mail and user id."""
@@ -608,9 +613,11 @@ class CompaniesSink(_ObjectSink):
         if crm_id is not None:
             self.run.directory.companies[pending.key] = crm_id
 
-    def leave_out(self, pending: _Pending, why: str) -> None:
+    def leave_out(self, record: dict, why: str) -> None:
         """Note the company as not written."""
-        self.run.directory.left_out_accounts[pending.key] = why
+        account_id = self.record_key(record)
+        if account_id:
+            self.run.directory.left_out_accounts[account_id] = why
 
     def reads_unknown(self) -> bool:
         """Companies the ledger does not know are read: to adopt by domain, or to skip."""
@@ -725,12 +732,18 @@ class AssociationsSink(CRMStreamSink):
         # The contacts and companies of this run must be in the CRM (with ids) first.
         self.run.write_objects_first()
         rows = []
-        for record in context.get("records", []):
+        records = context.get("records", [])
+        for record, passes in zip(records, self.passes_filter(records), strict=True):
             account_id = _text(record.get("account_id"))
             user_id = _text(record.get("user_id"))
             email_value = record.get("email")
             email = email_value.strip().lower() if isinstance(email_value, str) else None
             key = f"{user_id or email}@{account_id}"
+            # Left out by the filter, or its contact or company was: counted, not rejected.
+            why = "filtered" if not passes else self._left_out(user_id, email, account_id or "")
+            if why:
+                self.run.summary.add(ASSOCIATIONS, why)
+                continue
             error = self.validation_error(record)
             if error:
                 self.reject(
@@ -744,15 +757,6 @@ class AssociationsSink(CRMStreamSink):
                 self.reject(record, key, "MISSING_CONTACT", "neither user_id nor email")
                 continue
             rows.append((record, key, user_id, email or None, account_id))
-        passes = self.passes_filter([row[0] for row in rows])
-        kept = []
-        for row, ok in zip(rows, passes, strict=True):
-            why = "filtered" if not ok else self._left_out(row[2], row[3], row[4])
-            if why:
-                self.run.summary.add(ASSOCIATIONS, why)
-            else:
-                kept.append(row)
-        rows = kept
         contacts = {row[2:4]: self._find_contact(row[2], row[3]) for row in rows}
         missing_emails = {
             email

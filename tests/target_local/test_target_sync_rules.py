@@ -19,6 +19,7 @@ def _input() -> list[dict]:
         contact("u1", "ann@acme.com", primary_account_id="a1", engagement_score=80),
         contact("u2", "bob@acme.com", primary_account_id="a1", engagement_score=10),
         contact("u3", "cid@acme.com", primary_account_id="a1", engagement_score=0, is_pql=True),
+        contact("u4", None, engagement_score=0),  # no e-mail, but filtered: not a reject
         association("u1", "a1", role="admin"),
         association("u2", "a1"),
         association("u1", "a2"),
@@ -37,10 +38,10 @@ def test_records_the_filter_leaves_out_are_counted_not_rejected_nor_associated(
     assert list(workspace.associations()) == [("ann@acme.com", "a1")]
     assert workspace.rejects() == []
     objects = workspace.summary()["objects"]
-    assert objects["contacts"]["filtered"] == 1
+    assert objects["contacts"]["filtered"] == 2
     assert objects["companies"]["filtered"] == 1
     assert objects["associations"]["filtered"] == 2  # bob's and the one to a2
-    assert "contacts: 2 created, 0 updated, 0 unchanged, 0 rejected, 1 filtered" in result.stderr
+    assert "contacts: 2 created, 0 updated, 0 unchanged, 0 rejected, 2 filtered" in result.stderr
     assert result.states == [{"bookmarks": {"tracks": 1}}]
 
 
