@@ -8,7 +8,12 @@ proves nothing:
   hasUniqueValue, duplicate ids, unknown properties, INVALID_EMAIL, INVALID_OPTION,
   values must be strings, 207 with trace ids / 400 without, results in no fixed order,
   values returned as strings with system properties, e-mails lower-case and matched
-  case-insensitively, empty string clears); batch read (207 OBJECT_NOT_FOUND);
+  case-insensitively, empty string clears); batch read (207 OBJECT_NOT_FOUND; an
+  idProperty that does not exist is 400 PROPERTY_DOESNT_EXIST, one that is not unique
+  400; unknown `properties` are left out of the answer); batch update by object id
+  (unknown properties 400, missing ids and a unique value another object holds per
+  input); the paged list `GET /crm/v3/objects/{type}?limit=..&after=..&properties=..`
+  (limit 1-100, `paging.next.after` while more remain, in id order);
 - properties v3: list, groups, batch create (types and field types checked, 207 on
   partial failure), PATCH (options; hasUniqueValue immutable);
 - associations v4: labels (list, create), batch create (labels imply the unlabeled
@@ -18,7 +23,8 @@ proves nothing:
 Switches for tests: `inject(...)` queues faults (429 with or without Retry-After, 423,
 500, a timeout) for the next matching requests; `trace_ids_ignored` makes one bad
 input fail the whole batch; `bare_results` answers upserts with system properties only
-(no key to match results by); `consume(n)` spends budget as another app would.
+(no key to match results by); `consume(n)` spends budget as another app would;
+`add_object` fills the portal as people would (companies and contacts without plg_ ids).
 The server binds 127.0.0.1 only, bounds request bodies, and stops at the end of the
 `with` block (or by itself after `watchdog_seconds`).
 """
