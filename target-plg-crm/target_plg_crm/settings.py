@@ -147,7 +147,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Run summary file",
         description=(
             "JSON file overwritten at the end of each run with the counts per object "
-            "type (created, updated, unchanged, rejected). Empty string: not written."
+            "type (created, updated, unchanged, rejected, filtered, skipped). Empty string: "
+            "not written."
         ),
     ),
     th.Property(

@@ -176,6 +176,8 @@ def test_invalid_or_missing_email_is_rejected_with_its_reason_and_others_are_wri
         "updated": 0,
         "unchanged": 0,
         "rejected": 2,
+        "filtered": 0,
+        "skipped": 0,
     }
 
 
@@ -209,7 +211,7 @@ def test_an_identical_second_run_is_all_unchanged_and_writes_nothing(
 
     assert result.returncode == 0, result.stderr
     assert workspace.summary()["objects"] == {
-        t: {"created": 0, "updated": 0, "unchanged": 1, "rejected": 0}
+        t: {"created": 0, "updated": 0, "unchanged": 1, "rejected": 0, "filtered": 0, "skipped": 0}
         for t in ("associations", "companies", "contacts")
     }
     assert (
@@ -399,7 +401,12 @@ def test_contacts_from_any_tap_need_only_an_email(workspace: LocalCRMWorkspace) 
     )
 
     assert result.returncode == 0, result.stderr
-    assert workspace.contacts()["zoe@shop.io"] == {"plg_id": "7", "plg_first_name": "Zoë"}
+    # firstName also fills HubSpot's own `firstname` (the default native fields)
+    assert workspace.contacts()["zoe@shop.io"] == {
+        "plg_id": "7",
+        "plg_first_name": "Zoë",
+        "firstname": "Zoë",
+    }
 
 
 def test_records_that_do_not_fit_their_schema_are_rejected_not_fatal(
