@@ -1,8 +1,12 @@
 """Sinks: contacts and companies upserted by key, associations labelled, other streams counted.
 
-Each batch goes: validate -> encode as CRM properties -> skip what the ledger says is
-unchanged -> ensure properties -> upsert in calls of unique keys -> ledger (accepted
-writes only) and rejects file (refused records, retried next run).
+Each batch goes: sync_filter (left-out records counted) -> validate -> encode as CRM
+properties (and native fields) -> skip what the ledger says is unchanged -> ensure
+properties -> match (batch reads where needed; companies adopted by domain) -> skip
+what `update_only` leaves out, drop `if_empty` values the CRM already has -> upsert in
+calls of unique keys (adopted companies: update by id) -> ledger (accepted writes only)
+and rejects file (refused records, retried next run). In a dry run the same steps fill
+the plan instead of writing.
 """
 
 from __future__ import annotations
