@@ -210,8 +210,10 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=False,
         title="Dry run",
         description=(
-            "Log what would be created, updated and associated; write nothing to the "
-            "CRM, the ledger, the rejects or the summary file."
+            "Preview: read the CRM only and write the plan file (`plan_path`) and its "
+            "summary in the log (what would be created, adopted, updated with old and "
+            "new values, associated, labelled, rejected, and the calls needed); write "
+            "nothing to the CRM, the ledger, the rejects or the summary file."
         ),
     ),
     th.Property(

@@ -277,6 +277,12 @@ def test_dry_run_writes_nothing_and_logs_what_it_would_do(workspace: LocalCRMWor
         result.stderr
     )
     assert "contacts: 1 would create, 0 would update" in result.stderr
+    plan = workspace.plan()
+    assert [r["action"] for r in plan["records"]["contacts"]] == ["create"]
+    assert plan["records"]["contacts"][0]["changes"]["plg_user_id"] == {"old": None, "new": "u1"}
+    assert {p["name"] for p in plan["properties"]["companies"]["create"]} >= {"plg_account_id"}
+    assert plan["associations"][0]["add_labels"] == ["admin", "primary"]
+    assert plan["calls"]["by_endpoint"]["POST /crm/v3/objects/contacts/batch/upsert"] == 1
 
     workspace.run(messages)
     before = workspace.query("SELECT * FROM contacts")
