@@ -162,14 +162,14 @@ class CRMStreamSink(BatchSink):
 
     def reject(self, record: dict, key: str | None, code: str, reason: str) -> None:
         """Write a refused record to the rejects file and count it."""
-        if self.run.plan is not None:
-            self.run.plan.add_reject(self.stream_name, key, code, reason)
         self.run.rejects.add(self.stream_name, key, code, reason, record)
         self.run.summary.add(self.object_type, "rejected")
         # Without a key (no email), the record's own ids say which one it was.
         named = key or ", ".join(
             f"{field}={record[field]}" for field in ("user_id", "account_id") if record.get(field)
         )
+        if self.run.plan is not None:
+            self.run.plan.add_reject(self.stream_name, named or None, code, reason)
         self.logger.warning("%s %s rejected: %s %s", self.object_type, named, code, reason)
 
     def count(self, result: WriteResult) -> None:

@@ -283,3 +283,28 @@ def test_the_champion_flag_is_a_label_created_once_and_archived_when_it_goes(
     assert [t["associationTypeId"] for t in archive.body["inputs"][0]["types"]] == [champion]
     created = [c for c in hubspot.calls_to("/labels", "POST") if c.path.endswith("/labels")]
     assert len(created) == 2  # admin and champion, once each
+
+
+def test_a_refused_adoption_is_a_reject_the_rest_is_written_and_the_next_run_repairs_it(
+    workspace: HubSpotWorkspace, hubspot: HubSpotEmulator
+) -> None:
+    ids = _sales_portal(hubspot)
+    hubspot.inject("400", path_contains="batch/update")
+
+    first = workspace.run(_input())
+
+    assert first.returncode == 0, first.stderr
+    rejected = {(r["stream"], r["key"]): r["code"] for r in workspace.rejects()}
+    assert rejected[("companies", "a1")] == "VALIDATION_ERROR"
+    assert "a1" not in hubspot.companies() and "a3" in hubspot.companies()
+    assert "bob@initech.com" in hubspot.contacts()
+
+    second = workspace.run(_input())
+
+    assert second.returncode == 0, second.stderr
+    companies = hubspot.companies()
+    assert companies["a1"]["name"] == "ACME Corp (sales)"  # adopted now, not duplicated
+    assert len(companies) == 4
+    acme = next(c for c in hubspot.calls_to("batch/update") if c.status == 200)
+    assert acme.body["inputs"][0]["id"] == ids["acme"]
+    assert hubspot.associations()[("ann@acme.com", "a1")] == {"", "Primary", "Admin", "Champion"}
