@@ -48,7 +48,10 @@ class DomainIndex:
         for company in companies:
             if company.properties.get(id_property):
                 continue  # another account's company: never adopted
-            domain = normalise_domain(company.properties.get("domain"))
+            # `domain` as HubSpot fills it, else the host of a `website` typed by a person.
+            domain = normalise_domain(
+                company.properties.get("domain") or company.properties.get("website")
+            )
             if domain:
                 self.by_domain.setdefault(domain, []).append(company)
 

@@ -643,7 +643,8 @@ class CompaniesSink(_ObjectSink):
         if not claims:
             return {}
         id_property = self.id_property()
-        companies = self.run.crm.list_companies(["domain", id_property, *properties])
+        listed = ["domain", "website", id_property, *properties]
+        companies = self.run.crm.list_companies(listed)
         index = DomainIndex(companies, id_property)
         return index.match(claims, self.run.directory.adopted_companies)
 

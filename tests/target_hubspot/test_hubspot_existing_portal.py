@@ -308,3 +308,16 @@ def test_a_refused_adoption_is_a_reject_the_rest_is_written_and_the_next_run_rep
     acme = next(c for c in hubspot.calls_to("batch/update") if c.status == 200)
     assert acme.body["inputs"][0]["id"] == ids["acme"]
     assert hubspot.associations()[("ann@acme.com", "a1")] == {"", "Primary", "Admin", "Champion"}
+
+
+def test_a_company_with_only_a_website_is_matched_by_its_host(
+    workspace: HubSpotWorkspace, hubspot: HubSpotEmulator
+) -> None:
+    typed = hubspot.add_object("companies", {"name": "Hooli", "website": "https://www.hooli.xyz/"})
+
+    result = workspace.run([*_schemas(), company("a9", name="Hooli", domain="hooli.xyz")])
+
+    assert result.returncode == 0, result.stderr
+    assert len(hubspot.companies()) == 1
+    (update,) = hubspot.calls_to("batch/update")
+    assert update.body["inputs"][0]["id"] == typed
