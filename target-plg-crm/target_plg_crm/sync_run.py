@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from target_plg_crm.crm.factory import open_crm
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.ledger import Ledger
+from target_plg_crm.plan import Plan
 from target_plg_crm.rejects import RejectsFile
 from target_plg_crm.settings import TargetSettings
 from target_plg_crm.summary import RunSummary
@@ -36,6 +37,13 @@ class RunDirectory:
     # owns it; later user ids with that e-mail are rejected (and so are their associations).
     email_owners: dict[str, str] = field(default_factory=dict)
     duplicate_users: dict[str, str] = field(default_factory=dict)
+    # Contacts and companies this run does not write (`filtered` by sync_filter, `skipped`
+    # by update_only): their associations are counted the same way, not rejected.
+    left_out_users: dict[str, str] = field(default_factory=dict)
+    left_out_emails: dict[str, str] = field(default_factory=dict)
+    left_out_accounts: dict[str, str] = field(default_factory=dict)
+    # CRM companies adopted by domain in this run -> the account that adopted each.
+    adopted_companies: dict[str, str] = field(default_factory=dict)
 
     def add_contact(self, email: str | None, user_id: str | None, ref: ContactRef) -> None:
         """Remember a contact under its e-mail and user id."""
@@ -43,6 +51,22 @@ class RunDirectory:
             self.contacts_by_email[email] = ref
         if user_id:
             self.contacts_by_user[user_id] = ref
+
+
+def plan_settings(settings: TargetSettings) -> dict[str, object]:
+    """The settings that decide what a run writes, shown in the plan."""
+    return {
+        "sync_mode": settings.sync_mode,
+        "company_match": list(settings.company_match),
+        "sync_filter": dict(settings.sync_filter),
+        "native_fields": {
+            k: [{"field": f.field, "property": f.property, "mode": f.mode} for f in v]
+            for k, v in settings.native_fields.items()
+        },
+        "association_label_fields": list(settings.association_label_fields)
+        if settings.association_labels
+        else [],
+    }
 
 
 @dataclass
@@ -62,6 +86,7 @@ class SyncRun:
     write_objects_first: Callable[[], None]
     directory: RunDirectory = field(default_factory=RunDirectory)
     warned_streams: set[str] = field(default_factory=set)
+    plan: Plan | None = None
 
     @classmethod
     def start(
@@ -71,7 +96,12 @@ class SyncRun:
         write_objects_first: Callable[[], None],
     ) -> SyncRun:
         """Open the CRM and the ledger; forget the ledger of a CRM that starts empty."""
-        crm = open_crm(settings, logger)
+        plan = None
+        if settings.dry_run:
+            plan = Plan(crm="", settings=plan_settings(settings))
+        crm = open_crm(settings, logger, plan)
+        if plan is not None:
+            plan.crm = crm.identity
         if settings.dry_run and crm.starts_empty:
             ledger = Ledger(None, crm.identity)  # nothing was written to this CRM yet
         else:
@@ -85,7 +115,11 @@ class SyncRun:
                     forgotten,
                 )
         if settings.dry_run:
-            logger.info("dry run: nothing is written to the CRM, the ledger or the rejects file")
+            logger.info(
+                "dry run: nothing is written to the CRM, the ledger or the rejects file; "
+                "the plan goes to %s",
+                settings.plan_path,
+            )
         return cls(
             settings=settings,
             crm=crm,
@@ -94,11 +128,16 @@ class SyncRun:
             summary=RunSummary(dry_run=settings.dry_run),
             logger=logger,
             write_objects_first=write_objects_first,
+            plan=plan,
         )
 
     def finish(self) -> None:
         """Log the summary and write it to `summary_path` (not in a dry run)."""
         self.summary.log(self.logger)
+        if self.plan is not None:
+            counts = {k: dict(v) for k, v in self.summary.counts.items()}
+            self.plan.write(self.settings.plan_path, counts)
+            self.plan.log(self.logger, self.settings.plan_path)
         if self.settings.summary_path and not self.settings.dry_run:
             self.summary.write(self.settings.summary_path)
 

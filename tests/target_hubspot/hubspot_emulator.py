@@ -8,7 +8,12 @@ proves nothing:
   hasUniqueValue, duplicate ids, unknown properties, INVALID_EMAIL, INVALID_OPTION,
   values must be strings, 207 with trace ids / 400 without, results in no fixed order,
   values returned as strings with system properties, e-mails lower-case and matched
-  case-insensitively, empty string clears); batch read (207 OBJECT_NOT_FOUND);
+  case-insensitively, empty string clears); batch read (207 OBJECT_NOT_FOUND; an
+  idProperty that does not exist is 400 PROPERTY_DOESNT_EXIST, one that is not unique
+  400; unknown `properties` are left out of the answer); batch update by object id
+  (unknown properties 400, missing ids and a unique value another object holds per
+  input); the paged list `GET /crm/v3/objects/{type}?limit=..&after=..&properties=..`
+  (limit 1-100, `paging.next.after` while more remain, in id order);
 - properties v3: list, groups, batch create (types and field types checked, 207 on
   partial failure), PATCH (options; hasUniqueValue immutable);
 - associations v4: labels (list, create), batch create (labels imply the unlabeled
@@ -18,7 +23,8 @@ proves nothing:
 Switches for tests: `inject(...)` queues faults (429 with or without Retry-After, 423,
 500, a timeout) for the next matching requests; `trace_ids_ignored` makes one bad
 input fail the whole batch; `bare_results` answers upserts with system properties only
-(no key to match results by); `consume(n)` spends budget as another app would.
+(no key to match results by); `consume(n)` spends budget as another app would;
+`add_object` fills the portal as people would (companies and contacts without plg_ ids).
 The server binds 127.0.0.1 only, bounds request bodies, and stops at the end of the
 `with` block (or by itself after `watchdog_seconds`).
 """
@@ -36,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 BATCH_LIMIT = 100
@@ -121,6 +128,7 @@ class Call:
     path: str
     status: int
     body: Any = None
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -171,6 +179,7 @@ class HubSpotEmulator:
         self._window: deque[float] = deque()
         self._lock = threading.RLock()
         self._store = _Store()
+        self._query: dict[str, str] = {}
         self._seed()
         self._server: ThreadingHTTPServer | None = None
         self._port = 0
@@ -180,8 +189,8 @@ class HubSpotEmulator:
     def _seed(self) -> None:
         store = self._store
         for object_type, info_group, builtin in (
-            ("contacts", "contactinformation", ("email", "firstname", "lastname")),
-            ("companies", "companyinformation", ("name", "domain")),
+            ("contacts", "contactinformation", ("email", "firstname", "lastname", "jobtitle")),
+            ("companies", "companyinformation", ("name", "domain", "website")),
         ):
             store.groups[object_type] = {
                 info_group: {"name": info_group, "label": "Information", "displayOrder": 0}
@@ -256,6 +265,24 @@ class HubSpotEmulator:
         """
         with self._lock:
             self._consume_next += count
+
+    def add_object(self, object_type: str, properties: dict[str, str]) -> str:
+        """Create an object directly, as a person or HubSpot itself would (e.g. no plg_ ids)."""
+        with self._lock:
+            known = self._store.properties[object_type]
+            unknown = sorted(set(properties) - set(known))
+            if unknown:
+                raise ValueError(f"unknown {object_type} properties {unknown}")
+            object_id = self._store.next_id
+            self._store.next_id += 1
+            now = _now()
+            self._store.objects[object_type][object_id] = {
+                "hs_object_id": str(object_id),
+                "createdate": now,
+                "lastmodifieddate": now,
+                **{k: (v.lower() if k == "email" else v) for k, v in properties.items()},
+            }
+            return str(object_id)
 
     def add_property(self, object_type: str, name: str, type_: str, field_type: str) -> None:
         """Create a property directly (e.g. one with a type the target does not expect)."""
@@ -356,12 +383,13 @@ class HubSpotEmulator:
         return None
 
     def handle(
-        self, method: str, path: str, headers: Any, body: Any
+        self, method: str, path: str, headers: Any, body: Any, query: dict[str, str] | None = None
     ) -> tuple[int, Any, dict[str, str], float]:
         """(status, JSON body or None, extra headers, seconds to stall before answering)."""
         with self._lock:
+            self._query = dict(query or {})
             status, answer, extra, stall = self._handle(method, path, headers, body)
-            self.calls.append(Call(method, path, status, body))
+            self.calls.append(Call(method, path, status, body, dict(self._query)))
             return status, answer, {**self.rate_headers(), **extra}, stall
 
     def _handle(
@@ -611,7 +639,10 @@ class HubSpotEmulator:
         object_type = _object_type(object_type)
         inputs = _inputs(body)
         id_property = body.get("idProperty") or "hs_object_id"
-        wanted = body.get("properties") or []
+        self._check_id_property(object_type, id_property)
+        known = self._store.properties[object_type]
+        # Properties the portal does not have are left out of the answer, as HubSpot does.
+        wanted = [n for n in body.get("properties") or [] if n in known]
         objects = self._store.objects[object_type]
         results, missing = [], []
         for item in inputs:
@@ -637,6 +668,169 @@ class HubSpotEmulator:
             ]
             return 207, answer
         return 200, answer
+
+    def _check_id_property(self, object_type: str, id_property: str) -> None:
+        """A read or update by a property that is missing or not unique is refused."""
+        if id_property == "hs_object_id" or (object_type, id_property) == ("contacts", "email"):
+            return
+        definition = self._store.properties[object_type].get(id_property)
+        if definition is None:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Property {id_property!r} does not exist",
+                [
+                    {
+                        "message": f"Property {id_property!r} does not exist",
+                        "code": "PROPERTY_DOESNT_EXIST",
+                        "context": {"propertyName": [id_property]},
+                    }
+                ],
+            )
+        if not definition["hasUniqueValue"]:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Unable to read {object_type} by non-unique property {id_property!r}",
+            )
+
+    def list_objects(self, object_type: str) -> tuple[int, Any]:
+        """GET /crm/v3/objects/{type}?limit&after&properties: pages in id order."""
+        object_type = _object_type(object_type)
+        query = self._query
+        try:
+            limit = int(query.get("limit", "10"))
+        except ValueError as bad:
+            raise _error(400, "VALIDATION_ERROR", "limit must be a number") from bad
+        if not 1 <= limit <= BATCH_LIMIT:
+            raise _error(400, "VALIDATION_ERROR", f"limit must be 1 to {BATCH_LIMIT}")
+        after = query.get("after")
+        if after is not None and not after.isdigit():
+            raise _error(400, "VALIDATION_ERROR", f"invalid paging cursor {after!r}")
+        known = self._store.properties[object_type]
+        names = [n for n in (query.get("properties") or "").split(",") if n and n in known]
+        objects = self._store.objects[object_type]
+        ids = sorted(i for i in objects if after is None or i > int(after))
+        page = ids[:limit]
+        results = []
+        for object_id in page:
+            stored = objects[object_id]
+            shown = {n: stored.get(n) for n in (*names, *SYSTEM_PROPERTIES)}
+            results.append(
+                {
+                    "id": str(object_id),
+                    "properties": shown,
+                    "createdAt": stored["createdate"],
+                    "updatedAt": stored["lastmodifieddate"],
+                    "archived": False,
+                }
+            )
+        answer: dict[str, Any] = {"results": results}
+        if len(ids) > limit:
+            cursor = str(page[-1])
+            answer["paging"] = {
+                "next": {
+                    "after": cursor,
+                    "link": f"/crm/v3/objects/{object_type}?limit={limit}&after={cursor}",
+                }
+            }
+        return 200, answer
+
+    def update(self, object_type: str, body: Any) -> tuple[int, Any]:
+        """POST batch/update by object id: unknown properties 400, missing ids per input."""
+        object_type = _object_type(object_type)
+        inputs = _inputs(body)
+        known = self._store.properties[object_type]
+        objects = self._store.objects[object_type]
+        for item in inputs:
+            if not isinstance(item.get("id"), str) or not isinstance(item.get("properties"), dict):
+                raise _error(400, "VALIDATION_ERROR", "Each input needs a string id and properties")
+            if item.get("idProperty") not in (None, "hs_object_id"):
+                raise _error(400, "VALIDATION_ERROR", "This emulator updates by object id only")
+        ids = [i["id"] for i in inputs]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise _error(
+                400, "VALIDATION_ERROR", f"Duplicate IDs found in batch input: {duplicates}"
+            )
+        unknown = sorted({n for item in inputs for n in item["properties"] if n not in known})
+        if unknown:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Property values were not valid: properties {unknown} do not exist",
+                [
+                    {
+                        "message": f"Property {name!r} does not exist",
+                        "code": "PROPERTY_DOESNT_EXIST",
+                        "context": {"propertyName": [name]},
+                    }
+                    for name in unknown
+                ],
+            )
+        results, errors = [], []
+        for item in inputs:
+            object_id = int(item["id"]) if item["id"].isdigit() else -1
+            problem = None
+            if object_id not in objects:
+                problem = ("OBJECT_NOT_FOUND", f"Object {item['id']} does not exist")
+            else:
+                problem = self._input_problem(
+                    object_type, {**item, "idProperty": "hs_object_id"}, known
+                ) or self._unique_problem(object_type, object_id, item["properties"])
+            if problem:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "VALIDATION_ERROR"
+                        if problem[0] != "OBJECT_NOT_FOUND"
+                        else "OBJECT_NOT_FOUND",
+                        "message": problem[1],
+                        "context": {
+                            "ids": [item["id"]],
+                            **(
+                                {"objectWriteTraceId": [item["objectWriteTraceId"]]}
+                                if isinstance(item.get("objectWriteTraceId"), str)
+                                else {}
+                            ),
+                        },
+                        "errors": [{"message": problem[1], "code": problem[0]}],
+                    }
+                )
+                continue
+            stored = objects[object_id]
+            for name, value in item["properties"].items():
+                if value == "":
+                    stored.pop(name, None)
+                else:
+                    stored[name] = value
+            stored["lastmodifieddate"] = _now()
+            results.append(
+                {
+                    "id": str(object_id),
+                    "properties": dict(stored),
+                    "createdAt": stored["createdate"],
+                    "updatedAt": stored["lastmodifieddate"],
+                    "archived": False,
+                }
+            )
+        return _batch_answer(results, errors, 200)
+
+    def _unique_problem(
+        self, object_type: str, object_id: int, properties: dict[str, str]
+    ) -> tuple[str, str] | None:
+        """A value of a unique property that another object already holds."""
+        known = self._store.properties[object_type]
+        for name, value in properties.items():
+            if not value or not known[name]["hasUniqueValue"]:
+                continue
+            for other_id, other in self._store.objects[object_type].items():
+                if other_id != object_id and other.get(name) == value:
+                    return (
+                        "CONFLICT",
+                        f"{name}={value!r} is already the value of {object_type} {other_id}",
+                    )
+        return None
 
     def list_labels(self) -> dict[str, Any]:
         return {"results": list(self._store.labels.values())}
@@ -840,6 +1034,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("PATCH", re.compile(r"^/crm/v3/properties/(\w+)/(\w+)$"), "update_property"),
     ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/upsert$"), "upsert"),
     ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/read$"), "read"),
+    ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/update$"), "update"),
+    ("GET", re.compile(r"^/crm/v3/objects/(\w+)$"), "list_objects"),
     ("GET", re.compile(r"^/crm/v4/associations/contacts/companies/labels$"), "list_labels"),
     ("POST", re.compile(r"^/crm/v4/associations/contacts/companies/labels$"), "create_label"),
     (
@@ -889,8 +1085,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(400, {"status": "error", "message": "Invalid JSON"}, {})
             return
-        path = self.path.split("?", 1)[0]
-        status, answer, headers, stall = emulator.handle(self.command, path, self.headers, body)
+        path, _, raw_query = self.path.partition("?")
+        query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
+        status, answer, headers, stall = emulator.handle(
+            self.command, path, self.headers, body, query
+        )
         if stall:
             time.sleep(stall)
         self._send(status, answer, headers)

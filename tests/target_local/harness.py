@@ -171,6 +171,7 @@ class LocalCRMWorkspace:
             "ledger_path": str(self.folder / "ledger.sqlite"),
             "rejects_path": str(self.folder / "rejects.jsonl"),
             "summary_path": str(self.folder / "summary.json"),
+            "plan_path": str(self.folder / "plan.json"),
             **self.overrides,
         }
 
@@ -238,6 +239,10 @@ class LocalCRMWorkspace:
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def plan(self) -> dict[str, Any]:
+        """The last dry run's plan file."""
+        return json.loads((self.folder / "plan.json").read_text())
 
     def summary(self) -> dict[str, Any]:
         """The last run's summary file."""

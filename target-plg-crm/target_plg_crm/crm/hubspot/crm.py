@@ -16,8 +16,10 @@ from target_plg_crm.crm.hubspot.associations import HubSpotAssociations
 from target_plg_crm.crm.hubspot.client import BATCH_SIZE, HubSpotHTTP, RetryPolicy
 from target_plg_crm.crm.hubspot.objects import HubSpotObjects
 from target_plg_crm.crm.hubspot.provisioning import HubSpotProvisioning
+from target_plg_crm.crm.hubspot.reads import HubSpotReads
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 from target_plg_crm.settings import HubSpotSettings
 
@@ -43,6 +45,9 @@ class HubSpotCRM(CRMClient):
         self.provisioning = HubSpotProvisioning(self.http, logger)
         self.objects = HubSpotObjects(self.http, self.provisioning)
         self.associations = HubSpotAssociations(self.http, self.provisioning)
+        self.reads = HubSpotReads(self.http, self.provisioning)
+        # Properties this run created: no object holds a value of them yet.
+        self._created: dict[str, set[str]] = {}
 
     @property
     def identity(self) -> str:
@@ -82,7 +87,48 @@ class HubSpotCRM(CRMClient):
     ) -> None:
         """Create the group and missing properties, add missing options; never retype."""
         self._check_writable()
+        before = set(self.provisioning.existing_properties(object_type))
         self.provisioning.ensure_properties(object_type, group, definitions)
+        after = set(self.provisioning.existing_properties(object_type))
+        self._created.setdefault(object_type, set()).update(after - before)
+
+    def property_names(self, object_type: str) -> set[str]:
+        """Names of the portal's properties of `object_type` (listed once a run)."""
+        return set(self.provisioning.existing_properties(object_type))
+
+    def preview_properties(
+        self,
+        object_type: str,
+        group: PropertyGroup,
+        definitions: Sequence[PropertyDefinition],
+    ) -> PropertyPreview:
+        """What `ensure_properties` would create, extend or skip; reads only."""
+        return self.reads.preview_properties(object_type, group, definitions)
+
+    def read_objects(
+        self,
+        object_type: str,
+        id_property: str,
+        keys: Sequence[str],
+        properties: Sequence[str],
+    ) -> dict[str, CRMRecord]:
+        """Existing objects among `keys` with `properties` (batch reads by 100)."""
+        if id_property in self._created.get(object_type, set()):
+            return {}  # created by this run: no object holds a value yet
+        return self.reads.read_objects(object_type, id_property, keys, properties)
+
+    def list_companies(self, properties: Sequence[str]) -> list[CRMRecord]:
+        """Every company with `properties`, 100 a page, listed once a run."""
+        return self.reads.list_companies(properties)
+
+    def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
+        """Update existing objects by HubSpot id (batch/update by 100)."""
+        self._check_writable()
+        return self.objects.update(object_type, inputs)
+
+    def label_names(self) -> set[str] | None:
+        """The portal's user-defined association labels (listed once a run)."""
+        return set(self.provisioning.label_types(set()))
 
     def upsert(
         self,
