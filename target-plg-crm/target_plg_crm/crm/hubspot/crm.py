@@ -92,7 +92,24 @@ class HubSpotCRM(CRMClient):
     ) -> list[WriteResult]:
         """Upsert by e-mail (contacts) or a unique property; one result per input, in order."""
         self._check_writable()
-        return self.objects.upsert(object_type, id_property, inputs)
+        return self.objects.upsert(object_type, id_property, self._sendable(object_type, inputs))
+
+    def _sendable(self, object_type: str, inputs: Sequence[UpsertInput]) -> list[UpsertInput]:
+        """The inputs without the empty values of enumerations not created yet.
+
+        HubSpot answers PROPERTY_DOESNT_EXIST even for an empty value; a property that does
+        not exist holds no value either, so leaving it out changes nothing.
+        """
+        waiting = self.provisioning.waiting_for_options(object_type)
+        if not waiting:
+            return list(inputs)
+        return [
+            UpsertInput(
+                item.key,
+                {k: v for k, v in item.properties.items() if not (k in waiting and v == "")},
+            )
+            for item in inputs
+        ]
 
     def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
         """HubSpot ids of the existing objects among `keys` (batch read, never search)."""
