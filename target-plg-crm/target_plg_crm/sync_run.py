@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from target_plg_crm.crm.errors import CRMError
 from target_plg_crm.crm.factory import open_crm
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.ledger import Ledger
@@ -70,8 +71,17 @@ class SyncRun:
         logger: logging.Logger,
         write_objects_first: Callable[[], None],
     ) -> SyncRun:
-        """Open the CRM and the ledger; forget the ledger of a CRM that starts empty."""
+        """Check the CRM's credentials, then open the ledger; nothing is read from stdin yet.
+
+        Raises CRMAccessError (a setting to fix) when the CRM refuses the credentials.
+        A ledger of a CRM that starts empty is forgotten.
+        """
         crm = open_crm(settings, logger)
+        try:
+            crm.verify_access()
+        except CRMError:
+            crm.close()
+            raise
         if settings.dry_run and crm.starts_empty:
             ledger = Ledger(None, crm.identity)  # nothing was written to this CRM yet
         else:

@@ -7,6 +7,7 @@ import typing as t
 from plg_settings import SettingProblems, StrictSettingsPlugin
 from singer_sdk.target_base import Target
 
+from target_plg_crm.crm.errors import CRMAccessError
 from target_plg_crm.crm.object_types import COMPANIES, CONTACTS
 from target_plg_crm.settings import CONFIG_SCHEMA, TargetSettings, check_settings
 from target_plg_crm.sinks import SINKS, CRMStreamSink, IgnoredStreamSink
@@ -34,9 +35,15 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
         """Check the settings, then open the CRM and the ledger (errors stop the start)."""
         super().__init__(**kwargs)
         self.settings = TargetSettings.from_config(self.config)
-        self.run = SyncRun.start(
-            self.settings, self.logger, write_objects_first=self.drain_object_sinks
-        )
+        try:
+            self.run = SyncRun.start(
+                self.settings, self.logger, write_objects_first=self.drain_object_sinks
+            )
+        except CRMAccessError as error:
+            # One line naming the setting, like a refused config; no input was read.
+            problems = SettingProblems(self.name)
+            problems.add(error.setting, str(error))
+            problems.raise_if_any()
         # Sinks share one SQLite connection and associations need the ids written by
         # the contacts and companies sinks: drain one sink at a time.
         self.max_parallelism = 1

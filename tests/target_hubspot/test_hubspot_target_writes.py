@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..target_local.harness import association, company, contact, schemas, state
-from .harness import TOKEN, HubSpotWorkspace
+from .harness import TOKEN, TOKEN_CHECK, HubSpotWorkspace, crm_calls
 from .hubspot_emulator import HubSpotEmulator
 
 WRITES = ("batch/upsert", "batch/create", "labels", "groups", "archive")
@@ -12,7 +12,7 @@ WRITES = ("batch/upsert", "batch/create", "labels", "groups", "archive")
 def _writes(hubspot: HubSpotEmulator) -> list[str]:
     return [
         f"{c.method} {c.path}"
-        for c in hubspot.calls
+        for c in crm_calls(hubspot.calls)
         if c.method != "GET" and not c.path.endswith("batch/read")
     ]
 
@@ -144,8 +144,9 @@ def test_a_clean_run_costs_one_call_per_hundred_records_plus_setup(
     assert len(hubspot.calls_to("/crm/v3/properties/companies", "GET")) == 1
     assert len(hubspot.calls_to("/crm/v3/properties/contacts", "GET")) == 1
     assert len(hubspot.calls_to("batch/read")) == 0  # ids come from the upserts
-    # setup: 2 property lists, 2 groups, 2 property batches, label list + 1 label
-    assert len(hubspot.calls) == 2 + 3 + 3 + 2 + 2 + 2 + 2
+    # setup: token check, 2 property lists, 2 groups, 2 property batches, labels list + 1
+    assert len(hubspot.calls) == 1 + 2 + 3 + 3 + 2 + 2 + 2 + 2
+    assert f"{hubspot.calls[0].method} {hubspot.calls[0].path}" == TOKEN_CHECK
     assert len(hubspot.associations()) == 250
 
 
@@ -158,7 +159,8 @@ def test_a_second_run_with_nothing_new_makes_no_call(
     result = workspace.run(_pipeline())
 
     assert result.returncode == 0, result.stderr
-    assert hubspot.calls[calls_after_first:] == []
+    # The token check only: no read, no write.
+    assert [f"{c.method} {c.path}" for c in hubspot.calls[calls_after_first:]] == [TOKEN_CHECK]
     assert workspace.summary()["objects"]["contacts"]["unchanged"] == 2
     assert workspace.summary()["objects"]["associations"]["unchanged"] == 3
     assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
@@ -175,7 +177,7 @@ def test_only_the_changed_record_is_written_again(
     result = workspace.run(changed)
 
     assert result.returncode == 0, result.stderr
-    new_calls = hubspot.calls[before:]
+    new_calls = crm_calls(hubspot.calls[before:])
     upserts = [c for c in new_calls if c.path.endswith("batch/upsert")]
     assert [len(c.body["inputs"]) for c in upserts] == [1]
     assert hubspot.companies()["a1"]["plg_segments"] == "hot;churn_risk"
@@ -302,7 +304,7 @@ def test_an_existing_property_of_another_type_is_reported_and_its_field_skipped(
     # Next run: the property list is read again, but no record is rewritten for it.
     before = len(hubspot.calls)
     assert workspace.run(_pipeline()).returncode == 0
-    assert [c.path for c in hubspot.calls[before:]] == ["/crm/v3/properties/companies"]
+    assert [c.path for c in crm_calls(hubspot.calls[before:])] == ["/crm/v3/properties/companies"]
 
 
 def test_dry_run_reads_but_writes_nothing(

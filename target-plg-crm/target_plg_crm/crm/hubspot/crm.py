@@ -12,12 +12,14 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.errors import CRMError
+from target_plg_crm.crm.hubspot.access import check_access
 from target_plg_crm.crm.hubspot.associations import HubSpotAssociations
 from target_plg_crm.crm.hubspot.client import BATCH_SIZE, HubSpotHTTP, RetryPolicy
 from target_plg_crm.crm.hubspot.objects import HubSpotObjects
 from target_plg_crm.crm.hubspot.provisioning import HubSpotProvisioning
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 from target_plg_crm.settings import HubSpotSettings
 
@@ -30,7 +32,7 @@ class HubSpotCRM(CRMClient):
     def __init__(
         self, settings: HubSpotSettings, logger: logging.Logger, *, read_only: bool = False
     ) -> None:
-        """Prepare the session; nothing is sent before the first call that needs it."""
+        """Prepare the session; nothing is sent before `verify_access`."""
         self.settings = settings
         self.logger = logger
         self.read_only = read_only
@@ -53,6 +55,14 @@ class HubSpotCRM(CRMClient):
         """
         digest = hashlib.sha256(self.settings.access_token.encode()).hexdigest()[:12]
         return f"hubspot:{self.settings.base_url.rstrip('/')}#{digest}"
+
+    def verify_access(self) -> None:
+        """The token is accepted and holds every scope the run needs (else CRMAccessError)."""
+        check_access(self.http, self.settings.access_token, self.logger, read_only=self.read_only)
+
+    def usage(self) -> CRMUsage:
+        """Calls per endpoint, retries and rate-limit waits so far."""
+        return self.http.usage()
 
     def close(self) -> None:
         """Log how many requests the run cost and close the connections."""
