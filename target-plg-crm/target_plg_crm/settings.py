@@ -114,8 +114,21 @@ CONFIG_SCHEMA = th.PropertiesList(
         default="output/rejects.jsonl",
         title="Rejects file",
         description=(
-            "JSON-lines file to which records the CRM refused are appended with the "
-            "reason; they are retried on the next run."
+            "JSON-lines file holding the records the latest run rejected, one line each "
+            "with the reason; replaced at the end of every run (a failed run keeps the "
+            "previous file). Rejected records are retried on the next run."
+        ),
+    ),
+    th.Property(
+        "run_history_path",
+        th.StringType,
+        default="output/run-history.jsonl",
+        title="Run history file",
+        description=(
+            "JSON-lines file to which each run (dry runs too) appends one line: start and "
+            "end, status (`succeeded` or `failed` with the error), CRM, dry run, records "
+            "per object type and outcome, rejects, CRM calls per endpoint, retries and "
+            "rate-limit waits. Empty string: not written."
         ),
     ),
     th.Property(
@@ -321,6 +334,7 @@ class TargetSettings:
     local_path: Path
     ledger_path: Path
     rejects_path: Path
+    run_history_path: Path | None
     summary_path: Path | None
     property_prefix: str
     property_group: str
@@ -347,6 +361,9 @@ class TargetSettings:
             local_path=Path(config["local_path"]).expanduser(),
             ledger_path=Path(config["ledger_path"]).expanduser(),
             rejects_path=Path(config["rejects_path"]).expanduser(),
+            run_history_path=Path(config["run_history_path"]).expanduser()
+            if config["run_history_path"]
+            else None,
             summary_path=Path(config["summary_path"]).expanduser()
             if config["summary_path"]
             else None,

@@ -170,6 +170,7 @@ class LocalCRMWorkspace:
             "local_path": str(self.folder / "crm.sqlite"),
             "ledger_path": str(self.folder / "ledger.sqlite"),
             "rejects_path": str(self.folder / "rejects.jsonl"),
+            "run_history_path": str(self.folder / "run-history.jsonl"),
             "summary_path": str(self.folder / "summary.json"),
             **self.overrides,
         }
@@ -235,6 +236,13 @@ class LocalCRMWorkspace:
     def rejects(self) -> list[dict[str, Any]]:
         """The rejects file's lines."""
         path = self.folder / "rejects.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def run_history(self) -> list[dict[str, Any]]:
+        """The run history's lines, oldest first."""
+        path = self.folder / "run-history.jsonl"
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text().splitlines()]
