@@ -164,7 +164,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "company_id_property",
-        th.StringType(pattern=CRM_NAME_PATTERN),
+        th.StringType(pattern=CRM_NAME_PATTERN, max_length=99),
         default="plg_account_id",
         title="Company id property",
         description=(
@@ -294,6 +294,7 @@ def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None
             "not supported by target-plg-crm (the `_sdc_*` fields would become CRM "
             "properties rewritten on every run); remove it or set it to false",
         )
+    _check_distinct_files(config, problems)
     for name in ("property_prefix", "company_id_property"):
         if config[name].startswith(RESERVED_PREFIX):
             problems.add(
@@ -313,6 +314,25 @@ def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None
     problem = base_url_problem(config["hubspot_base_url"])
     if problem:
         problems.add("hubspot_base_url", problem)
+
+
+#: The files a run writes, each of its own: one replaced or appended must not be another.
+FILE_SETTINGS = ("local_path", "ledger_path", "rejects_path", "run_history_path", "summary_path")
+
+
+def _check_distinct_files(config: Mapping[str, Any], problems: SettingProblems) -> None:
+    """Two file settings naming one file would overwrite each other (e.g. the run history
+    replaced by the rejects file at the end of a run)."""
+    seen: dict[Path, str] = {}
+    for name in FILE_SETTINGS:
+        value = config.get(name)
+        if not value or (name == "local_path" and config["crm"] != "local"):
+            continue
+        path = Path(value).expanduser().resolve()
+        if path in seen:
+            problems.add(name, f"is the same file as `{seen[path]}`; give each its own file")
+        else:
+            seen[path] = name
 
 
 @dataclass(frozen=True)
