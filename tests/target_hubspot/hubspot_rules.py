@@ -23,6 +23,24 @@ FIELD_TYPES = {
     "string": {"file", "html", "phonenumber", "text", "textarea"},
 }
 REQUIRED_PROPERTY_FIELDS = ("name", "label", "type", "fieldType", "groupName")
+#: Every field a property input may carry (HubSpot's PropertyCreate).
+PROPERTY_FIELDS = {
+    *REQUIRED_PROPERTY_FIELDS,
+    "description",
+    "options",
+    "displayOrder",
+    "hasUniqueValue",
+    "hidden",
+    "formField",
+    "calculationFormula",
+    "currencyPropertyName",
+    "externalOptions",
+    "referencedObjectType",
+    "showCurrencySymbol",
+    "dataSensitivity",
+}
+#: Every field an option input may carry.
+OPTION_FIELDS = {"label", "value", "displayOrder", "hidden", "description"}
 #: The two options of a HubSpot boolean property.
 BOOLEAN_VALUES = ("true", "false")
 NAME_LENGTH_LIMIT = 100
@@ -51,6 +69,9 @@ def options_problem(type_: str, field_type: str, options: Any) -> str | None:
         options = []
     if not isinstance(options, list) or not all(isinstance(o, dict) for o in options):
         return "options must be a list of {label, value} objects"
+    unknown = sorted({k for o in options for k in o} - OPTION_FIELDS)
+    if unknown:
+        return f"options have unknown fields {unknown}"
     values = [o.get("value") for o in options]
     labels = [o.get("label") for o in options]
     if not all(isinstance(v, str) and v for v in values) or not all(
@@ -82,6 +103,9 @@ def definition_problem(item: Any, existing: set[str], groups: set[str]) -> str |
     missing += [k for k in REQUIRED_PROPERTY_FIELDS if item.get(k) == "" and k not in missing]
     if missing:
         return f"missing required fields {missing}"
+    unknown = sorted(set(item) - PROPERTY_FIELDS)
+    if unknown:
+        return f"unknown fields {unknown}"
     problem = name_problem(item["name"])
     if problem:
         return problem

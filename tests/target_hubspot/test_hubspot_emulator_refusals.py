@@ -149,6 +149,16 @@ BAD_DEFINITIONS: dict[str, tuple[dict[str, Any], str]] = {
         for field in ("name", "label", "type", "fieldType", "groupName")
     },
     "an empty label": (prop("plg_x", label=""), "label"),
+    "a field HubSpot does not know": (prop("plg_x", unique=True), "unknown fields ['unique']"),
+    "an option field HubSpot does not know": (
+        prop(
+            "plg_tier",
+            "enumeration",
+            "select",
+            options=[{"label": "A", "value": "a", "readOnly": False}],
+        ),
+        "unknown fields ['readOnly']",
+    ),
 }
 
 

@@ -61,6 +61,15 @@ def incompatibility(wanted: PropertyDefinition, existing: Mapping[str, Any]) -> 
     return f"it has type {kind!r}, our values are {wanted.type!r}"
 
 
+#: The fields of an option HubSpot takes in a PATCH (a GET may answer more).
+OPTION_FIELDS = ("label", "value", "displayOrder", "hidden", "description")
+
+
+def _option_input(option: Mapping[str, Any]) -> dict[str, Any]:
+    """An existing option as a PATCH sends it back: only the fields an option input has."""
+    return {k: option[k] for k in OPTION_FIELDS if k in option and option[k] is not None}
+
+
 def _unused_label(value: str, labels: set[str]) -> str:
     """`value` as an option label, made unique among `labels` (HubSpot refuses twins)."""
     label, number = value, 2
@@ -232,7 +241,7 @@ class HubSpotProvisioning:
     def _add_options(
         self, object_type: str, definition: PropertyDefinition, current: dict[str, Any]
     ) -> None:
-        options = [o for o in current.get("options") or [] if isinstance(o, dict)]
+        options = [_option_input(o) for o in current.get("options") or [] if isinstance(o, dict)]
         known = {o.get("value") for o in options}
         new = [o for o in dict.fromkeys(definition.options) if o not in known]
         if not new:
