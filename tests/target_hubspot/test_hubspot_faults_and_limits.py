@@ -121,7 +121,12 @@ def test_the_run_fails_when_hubspot_keeps_failing_and_emits_no_state(
 
     assert result.returncode != 0
     assert "failed after 5 retries: 500 server error" in result.stderr
+    assert "Traceback" not in result.stderr  # one line says it all
     assert result.states == []
+    (failed,) = workspace.run_history()
+    assert (failed["status"], failed["exit_code"]) == ("failed", 1)
+    assert "failed after 5 retries" in failed["error"]
+    assert failed["calls"]["by_endpoint"]["POST /crm/v3/objects/contacts/batch/upsert"] == 6
     with sqlite3.connect(workspace.folder / "ledger.sqlite") as ledger:
         kinds = {row[0] for row in ledger.execute("SELECT object_type FROM ledger")}
     assert kinds == {"companies"}  # written before the failure; contacts never accepted
