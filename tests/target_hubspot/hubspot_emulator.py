@@ -403,16 +403,10 @@ class HubSpotEmulator:
     ) -> tuple[int, Any, dict[str, str], float]:
         # The token info endpoint reads its token from the body, not from the header.
         if path != TOKEN_INFO_PATH and headers.get("Authorization") != f"Bearer {self.token}":
-            return (
-                401,
-                {
-                    "status": "error",
-                    "category": "INVALID_AUTHENTICATION",
-                    "message": "Authentication credentials not found or invalid.",
-                },
-                {},
-                0.0,
+            refused = _error(
+                401, "INVALID_AUTHENTICATION", "Authentication credentials not found or invalid."
             )
+            return refused.status, refused.body, {}, 0.0
         fault = self._take_fault(path)
         if fault is not None and fault.kind != "timeout":
             return _fault_answer(fault.kind)
