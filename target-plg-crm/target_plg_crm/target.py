@@ -31,6 +31,9 @@ def crm_errors_in_one_line(
     A CRMError already says what failed and what to do; other errors keep `hook`.
     """
 
+    if getattr(hook, "crm_errors_in_one_line", False):
+        return hook  # already wrapped (several targets in one process, as in tests)
+
     def excepthook(
         kind: type[BaseException], error: BaseException, trace: TracebackType | None
     ) -> None:
@@ -40,6 +43,7 @@ def crm_errors_in_one_line(
         logger.error("%s", error)
         logger.debug("Where it stopped", exc_info=(kind, error, trace))
 
+    excepthook.crm_errors_in_one_line = True  # type: ignore[attr-defined]
     return excepthook
 
 
