@@ -49,13 +49,23 @@ def as_crm_string(value: object) -> str | None:
 
 
 def tap_record_counts(meltano_log: str) -> int:
-    """Records the tap emitted in a run, from its record_count metrics in Meltano's log."""
+    """Records the tap emitted in a run, from its record_count metrics in Meltano's log.
+
+    The tap declares `structured-logging`, so Meltano renders each metric as
+    `metric_name=record_count metric_value=N`; a plain JSON metric line is read too.
+    """
     total = 0
     for line in meltano_log.splitlines():
-        if "tap-product-events" in line and '"record_count"' in line:
+        if "tap-product-events" not in line:
+            continue
+        if "metric_name=record_count" in line:
+            match = re.search(r"metric_value=(\d+)", line)
+        elif '"record_count"' in line:
             match = re.search(r'"value":\s*(\d+)', line)
-            assert match, line
-            total += int(match.group(1))
+        else:
+            continue
+        assert match, line
+        total += int(match.group(1))
     return total
 
 

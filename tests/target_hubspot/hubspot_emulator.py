@@ -1,6 +1,6 @@
 """A HubSpot emulator: a real HTTP server on loopback that answers as crm-contract.md says.
 
-Written from the facts in the design's crm-contract.md (not from HubSpot's specs). It
+Written from the facts in docs/crm-contract.md (not from HubSpot's specs). It
 refuses what HubSpot refuses, because a test against an emulator that accepts anything
 proves nothing:
 

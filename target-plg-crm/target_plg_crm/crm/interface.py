@@ -1,7 +1,7 @@
 """The small interface every CRM client implements.
 
-A client is written against the published behaviour of one CRM (see the design's
-crm-contract.md): upsert by a unique key, properties that must exist before they are
+A client is written against the published behaviour of one CRM (see
+docs/crm-contract.md): upsert by a unique key, properties that must exist before they are
 written, associations between object ids. Adding a CRM means one new package next to
 `local` and `hubspot` with a client implementing `CRMClient`.
 """

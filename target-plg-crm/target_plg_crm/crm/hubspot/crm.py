@@ -2,7 +2,7 @@
 
 HubSpot's budget is a few requests per second, so the parts (`provisioning`, `objects`,
 `associations`) read each list once a run, write in batches of 100 and never search.
-Written against the published behaviour in the design's crm-contract.md.
+Written against the published behaviour in docs/crm-contract.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Benchmark: the HubSpot calls of the demo (`make demo`'s data) on the emulator, per run.
 
-    .venv/bin/python -m tests.hubspot.bench_demo_calls   # from the repository root
+    .venv/bin/python bench/target_hubspot_demo_calls.py
 
 Generates the demo archive (seed 7: 300 accounts, 1,000 users, 120 days) into a
 throw-away Meltano project, runs `meltano --environment dev run tap-product-events
@@ -20,11 +20,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from demo.generate_demo import generate
-from tests.target_hubspot.harness import TOKEN
-from tests.target_hubspot.hubspot_emulator import HubSpotEmulator
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
-REPO = Path(__file__).resolve().parents[2]
+from bench.crm_emulators import TOKEN, HubSpotEmulator  # noqa: E402
+from demo.generate_demo import generate  # noqa: E402
+
 MELTANO = Path(sys.executable).parent / "meltano"
 PLUGINS = (
     ("extractors", "tap-product-events"),

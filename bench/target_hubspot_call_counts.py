@@ -1,6 +1,6 @@
 """Benchmark: HubSpot calls the target makes, against the minimum, on the emulator.
 
-    .venv/bin/python -m tests.hubspot.bench_call_counts [companies contacts associations]
+    .venv/bin/python bench/target_hubspot_call_counts.py [companies contacts associations]
 
 Runs the real console script three times on one fresh emulated portal (a clean first
 run, the same input again, then a run where every tenth association changes role) and
@@ -18,9 +18,20 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.target_hubspot.harness import SHORT_TIMEOUT, TOKEN, HubSpotWorkspace
-from tests.target_hubspot.hubspot_emulator import HubSpotEmulator
-from tests.target_local.harness import association, company, contact, schemas, state
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.crm_emulators import (  # noqa: E402
+    SHORT_TIMEOUT,
+    TOKEN,
+    HubSpotEmulator,
+    HubSpotWorkspace,
+    association,
+    company,
+    contact,
+    schemas,
+    state,
+)
 
 ROLES = ("admin", "billing", "user")
 
