@@ -136,8 +136,21 @@ CONFIG_SCHEMA = th.PropertiesList(
         default="output/rejects.jsonl",
         title="Rejects file",
         description=(
-            "JSON-lines file to which records the CRM refused are appended with the "
-            "reason; they are retried on the next run."
+            "JSON-lines file holding the records the latest run rejected, one line each "
+            "with the reason; replaced at the end of every run (a failed run keeps the "
+            "previous file). Rejected records are retried on the next run."
+        ),
+    ),
+    th.Property(
+        "run_history_path",
+        th.StringType,
+        default="output/run-history.jsonl",
+        title="Run history file",
+        description=(
+            "JSON-lines file to which each run (dry runs too) appends one line: start and "
+            "end, status (`succeeded` or `failed` with the error), CRM, dry run, records "
+            "per object type and outcome, rejects, CRM calls per endpoint, retries and "
+            "rate-limit waits. Empty string: not written."
         ),
     ),
     th.Property(
@@ -174,7 +187,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "company_id_property",
-        th.StringType(pattern=CRM_NAME_PATTERN),
+        th.StringType(pattern=CRM_NAME_PATTERN, max_length=99),
         default="plg_account_id",
         title="Company id property",
         description=(
@@ -439,6 +452,7 @@ def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None
             "not supported by target-plg-crm (the `_sdc_*` fields would become CRM "
             "properties rewritten on every run); remove it or set it to false",
         )
+    _check_distinct_files(config, problems)
     for name in ("property_prefix", "company_id_property"):
         if config[name].startswith(RESERVED_PREFIX):
             problems.add(
@@ -490,6 +504,23 @@ def check_sync_settings(config: Mapping[str, Any], problems: SettingProblems) ->
             elif name in seen:
                 problems.add(path, f"`{name}` is written by another field already")
             seen.add(name)
+#: The files a run writes, each of its own: one replaced or appended must not be another.
+FILE_SETTINGS = ("local_path", "ledger_path", "rejects_path", "run_history_path", "summary_path")
+
+
+def _check_distinct_files(config: Mapping[str, Any], problems: SettingProblems) -> None:
+    """Two file settings naming one file would overwrite each other (e.g. the run history
+    replaced by the rejects file at the end of a run)."""
+    seen: dict[Path, str] = {}
+    for name in FILE_SETTINGS:
+        value = config.get(name)
+        if not value or (name == "local_path" and config["crm"] != "local"):
+            continue
+        path = Path(value).expanduser().resolve()
+        if path in seen:
+            problems.add(name, f"is the same file as `{seen[path]}`; give each its own file")
+        else:
+            seen[path] = name
 
 
 @dataclass(frozen=True)
@@ -511,6 +542,7 @@ class TargetSettings:
     local_path: Path
     ledger_path: Path
     rejects_path: Path
+    run_history_path: Path | None
     summary_path: Path | None
     property_prefix: str
     property_group: str
@@ -553,6 +585,9 @@ class TargetSettings:
             local_path=Path(config["local_path"]).expanduser(),
             ledger_path=Path(config["ledger_path"]).expanduser(),
             rejects_path=Path(config["rejects_path"]).expanduser(),
+            run_history_path=Path(config["run_history_path"]).expanduser()
+            if config["run_history_path"]
+            else None,
             summary_path=Path(config["summary_path"]).expanduser()
             if config["summary_path"]
             else None,

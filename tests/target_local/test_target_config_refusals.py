@@ -96,6 +96,21 @@ REFUSALS: dict[str, tuple[str, dict[str, Any], str]] = {
         {"company_id_property": "hs_account"},
         "must not start with `hs_`",
     ),
+    "a number as the run history path": (
+        "run_history_path",
+        {"run_history_path": 7},
+        "expected a string",
+    ),
+    "the run history in the rejects file": (
+        "run_history_path",
+        {"run_history_path": "same.jsonl", "rejects_path": "same.jsonl"},
+        "is the same file as `rejects_path`",
+    ),
+    "a company key HubSpot cannot name": (
+        "company_id_property",
+        {"company_id_property": "p" * 100},
+        "at most 99",
+    ),
     "a load method a CRM cannot do": (
         "load_method",
         {"load_method": "overwrite"},

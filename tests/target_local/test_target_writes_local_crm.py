@@ -190,7 +190,7 @@ def test_a_rejected_record_stays_out_of_the_ledger_and_is_retried(
 
     assert workspace.summary()["objects"]["contacts"]["rejected"] == 1
     assert workspace.summary()["objects"]["contacts"]["unchanged"] == 1
-    assert len(workspace.rejects()) == 2  # once per run
+    assert len(workspace.rejects()) == 1  # the latest run's rejects, not a growing log
 
 
 def test_an_identical_second_run_is_all_unchanged_and_writes_nothing(
@@ -271,7 +271,13 @@ def test_dry_run_writes_nothing_and_logs_what_it_would_do(workspace: LocalCRMWor
     result = workspace.run(messages, dry_run=True)
 
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in workspace.folder.iterdir()) == ["config.json", "plan.json"]
+    # Only the plan and the run history record the dry run.
+    assert sorted(p.name for p in workspace.folder.iterdir()) == [
+        "config.json",
+        "plan.json",
+        "run-history.jsonl",
+    ]
+    assert workspace.run_history()[0]["dry_run"] is True
     assert "plan: create contacts ann@acme.com: " in result.stderr
     assert "plan: create association u1@a1 (contact new:ann@acme.com, company new:a1)" in (
         result.stderr

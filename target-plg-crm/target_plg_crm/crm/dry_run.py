@@ -17,6 +17,7 @@ from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.object_types import CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput, WriteResult
 from target_plg_crm.plan import Plan
 
@@ -48,6 +49,14 @@ class DryRunCRM(CRMClient):
     def identity(self) -> str:
         """The identity of the wrapped CRM."""
         return self.inner.identity
+
+    def verify_access(self) -> None:
+        """The wrapped client's check (read scopes only: it is read-only)."""
+        self.inner.verify_access()
+
+    def usage(self) -> CRMUsage:
+        """The wrapped client's calls (reads only)."""
+        return self.inner.usage()
 
     def close(self) -> None:
         """Close the wrapped client."""

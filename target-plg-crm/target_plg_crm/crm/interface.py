@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 
 
@@ -109,6 +110,13 @@ class CRMClient(abc.ABC):
         """
         _ = object_type
         return {}
+
+    def verify_access(self) -> None:  # noqa: B027 - optional hook, a local CRM needs none
+        """Check at start-up that the CRM accepts the credentials (raise CRMAccessError)."""
+
+    def usage(self) -> CRMUsage:
+        """The calls this client sent so far (none for a CRM without an API)."""
+        return CRMUsage()
 
     def close(self) -> None:  # noqa: B027 - optional hook, most clients hold nothing
         """Release connections."""

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.errors import CRMError
+from target_plg_crm.crm.hubspot.access import check_access
 from target_plg_crm.crm.hubspot.associations import HubSpotAssociations
 from target_plg_crm.crm.hubspot.client import BATCH_SIZE, HubSpotHTTP, RetryPolicy
 from target_plg_crm.crm.hubspot.objects import HubSpotObjects
@@ -20,6 +21,7 @@ from target_plg_crm.crm.hubspot.reads import HubSpotReads
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 from target_plg_crm.settings import HubSpotSettings
 
@@ -32,7 +34,7 @@ class HubSpotCRM(CRMClient):
     def __init__(
         self, settings: HubSpotSettings, logger: logging.Logger, *, read_only: bool = False
     ) -> None:
-        """Prepare the session; nothing is sent before the first call that needs it."""
+        """Prepare the session; nothing is sent before `verify_access`."""
         self.settings = settings
         self.logger = logger
         self.read_only = read_only
@@ -58,6 +60,14 @@ class HubSpotCRM(CRMClient):
         """
         digest = hashlib.sha256(self.settings.access_token.encode()).hexdigest()[:12]
         return f"hubspot:{self.settings.base_url.rstrip('/')}#{digest}"
+
+    def verify_access(self) -> None:
+        """The token is accepted and holds every scope the run needs (else CRMAccessError)."""
+        check_access(self.http, self.settings.access_token, self.logger, read_only=self.read_only)
+
+    def usage(self) -> CRMUsage:
+        """Calls per endpoint, retries and rate-limit waits so far."""
+        return self.http.usage()
 
     def close(self) -> None:
         """Log how many requests the run cost and close the connections."""
@@ -138,7 +148,24 @@ class HubSpotCRM(CRMClient):
     ) -> list[WriteResult]:
         """Upsert by e-mail (contacts) or a unique property; one result per input, in order."""
         self._check_writable()
-        return self.objects.upsert(object_type, id_property, inputs)
+        return self.objects.upsert(object_type, id_property, self._sendable(object_type, inputs))
+
+    def _sendable(self, object_type: str, inputs: Sequence[UpsertInput]) -> list[UpsertInput]:
+        """The inputs without the empty values of enumerations not created yet.
+
+        HubSpot answers PROPERTY_DOESNT_EXIST even for an empty value; a property that does
+        not exist holds no value either, so leaving it out changes nothing.
+        """
+        waiting = self.provisioning.waiting_for_options(object_type)
+        if not waiting:
+            return list(inputs)
+        return [
+            UpsertInput(
+                item.key,
+                {k: v for k, v in item.properties.items() if not (k in waiting and v == "")},
+            )
+            for item in inputs
+        ]
 
     def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
         """HubSpot ids of the existing objects among `keys` (batch read, never search)."""
