@@ -504,6 +504,8 @@ def check_sync_settings(config: Mapping[str, Any], problems: SettingProblems) ->
             elif name in seen:
                 problems.add(path, f"`{name}` is written by another field already")
             seen.add(name)
+
+
 #: The files a run writes, each of its own: one replaced or appended must not be another.
 FILE_SETTINGS = ("local_path", "ledger_path", "rejects_path", "run_history_path", "summary_path")
 
