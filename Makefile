@@ -11,12 +11,15 @@ test: setup lint
 	.venv/bin/python -m pytest -n 2 -q tests
 
 lint: setup
-	.venv/bin/ruff check plg-settings tap-product-events transform target-plg-crm tests demo scripts
-	.venv/bin/ruff format --check plg-settings tap-product-events transform target-plg-crm tests demo scripts
-	.venv/bin/mypy plg-settings/plg_settings tap-product-events/tap_product_events transform/plg_transform target-plg-crm/target_plg_crm
+	.venv/bin/ruff check plg-settings tap-product-events transform target-plg-crm report tests demo scripts bench
+	.venv/bin/ruff format --check plg-settings tap-product-events transform target-plg-crm report tests demo scripts bench
+	.venv/bin/mypy plg-settings/plg_settings tap-product-events/tap_product_events transform/plg_transform target-plg-crm/target_plg_crm report/plg_report
 
+# Regenerates what is derived from the plugins' --about: the READMEs' settings tables, the
+# Meltano Hub definitions in meltano-hub/ and meltano.yml's plugin definitions.
 docs: setup
 	.venv/bin/python scripts/update_readme_settings.py
+	.venv/bin/python scripts/update_plugin_definitions.py
 
 bench: setup
-	.venv/bin/python scripts/bench_pipeline.py
+	.venv/bin/python bench/pipeline_throughput.py

@@ -2,7 +2,9 @@
 
 Reads the `local` CRM's SQLite file (tables properties, contacts, companies,
 associations; property values are strings in a JSON object per record) and the target's
-rejects file (one JSON object per line with `stream`, `code` and `reason`).
+rejects file (one JSON object per line with `stream`, `code` and `reason`). The
+product-qualified accounts and their best contacts are chosen the way the HTML report
+(`plg-report`, package report/) chooses them.
 
     python demo/report.py [--crm output/crm.sqlite] [--rejects output/rejects.jsonl]
 """
@@ -13,10 +15,15 @@ import argparse
 import json
 import sqlite3
 import sys
+import textwrap
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from plg_report.crm_snapshot import read_crm
+from plg_report.input_errors import ReportInputError
+from plg_report.report_content import qualified_accounts
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,33 @@ def _top_pqls(crm: CrmSnapshot, top: int) -> tuple[int, list[str]]:
     return len(pqls), _table(headers, rows, right={1, 2})
 
 
+def _qualified_accounts(crm_path: Path, prefix: str) -> list[str]:
+    """Each PQA with its best contact (the champion, else the highest-scoring member)."""
+    accounts = qualified_accounts(read_crm(crm_path, prefix))
+    lines = [f"Product-qualified accounts: {len(accounts):,}" + (" (by score)" if accounts else "")]
+    rows = []
+    for account in accounts:
+        best = account.best_contacts[0] if account.best_contacts else None
+        contact = "-"
+        if best is not None:
+            roles = ", ".join(best.roles) or "no role"
+            champion = ", champion" if best.is_champion else ""
+            contact = f"{best.email} ({roles}{champion}, score {best.score})"
+        rows.append(
+            [
+                f"{account.name} ({account.key})",
+                account.plan or "-",
+                "-" if account.score is None else str(account.score),
+                account.active_users,
+                contact,
+            ]
+        )
+    if rows:
+        headers = ["account", "plan", "score", "active/total", "best contact"]
+        lines += _table(headers, rows, right={2, 3})
+    return lines
+
+
 def _rejects(path: Path | None) -> list[str]:
     if path is None or not path.exists():
         return ["Rejects: none (no rejects file)"]
@@ -188,8 +222,17 @@ def _rejects(path: Path | None) -> list[str]:
         f"Rejects: {total:,} in {path}"
         + (f" ({unreadable} unreadable lines)" if unreadable else "")
     ]
-    for (stream, code), count in codes.most_common(5):
-        lines.append(f"  {count:>6,}  {stream:<12} {code:<22} e.g. {example[(stream, code)][:70]}")
+    for (stream, code), count in codes.most_common():
+        lines.append(f"  {count:>6,}  {stream:<12} {code}")
+        # The whole reason, wrapped between words: a cut reason hides what to fix.
+        lines += textwrap.wrap(
+            f"e.g. {example[(stream, code)]}",
+            width=88,
+            initial_indent=" " * 10,
+            subsequent_indent=" " * 15,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
     return lines
 
 
@@ -221,12 +264,12 @@ def render_report(
         + (f" (top {min(top, pql_count)} by score)" if pql_count else "")
     )
     out += (pql_rows if pql_count else []) + [""]
+    out += _qualified_accounts(crm_path, prefix) + [""]
     out.append("Segments")
     for kind, records in (("contacts", crm.contacts), ("companies", crm.companies)):
         sizes = Counter(name for r in records for name in _split(crm.get(r, "segments")))
         out.append(f"  {kind:<10} {_counts_line(sizes)}")
-    pqa = sum(_flag(crm.get(r, "is_pqa")) for r in crm.companies)
-    out += [f"  product-qualified accounts: {pqa:,}", "", "Lifecycle stages"]
+    out += ["", "Lifecycle stages"]
     for kind, records in (("contacts", crm.contacts), ("companies", crm.companies)):
         stages = Counter(crm.get(r, "lifecycle_stage") or "(none)" for r in records)
         out.append(f"  {kind:<10} {_counts_line(stages)}")
@@ -259,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(render_report(args.crm, args.rejects, args.prefix, args.top))
     except sqlite3.DatabaseError as error:
         print(f"report: {args.crm} is not a local CRM file ({error})", file=sys.stderr)
+        return 1
+    except ReportInputError as error:
+        print(f"report: {error}", file=sys.stderr)
         return 1
     return 0
 

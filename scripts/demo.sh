@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: score a generated product-led SaaS's Segment archive and load the results
-# into the embedded local CRM, then print a report. Runs after scripts/setup.sh.
+# into the embedded local CRM, then print a report and write the HTML one
+# (output/plg-report.html). Runs after scripts/setup.sh.
 #
 # Repeatable: every run starts from nothing (output/ removed, Meltano state ignored with
 # --full-refresh), so it prints the same numbers each time. The archive in demo-data/events
@@ -37,13 +38,20 @@ echo "    done in $((SECONDS - started)) s (full log: $log)"
 echo
 
 "$PY" demo/report.py --crm output/crm.sqlite --rejects output/rejects.jsonl
+echo
+# The rejects and the run history are read from output/ when they exist.
+html=$(.venv/bin/plg-report --crm-path output/crm.sqlite --output output/plg-report.html \
+  --title "PLG demo: the product's accounts and users in the local CRM")
+echo "HTML report (one file, opens offline in any browser): $html"
 
 cat <<EOT
 
 Where the results are:
   output/crm.sqlite        the local CRM (tables contacts, companies, associations, properties);
                            e.g. sqlite3 output/crm.sqlite "select email, properties from contacts limit 3"
-  output/rejects.jsonl     records the CRM refused, with the reason
+  output/rejects.jsonl     records the CRM refused in the latest run, with the reason
+  output/run-history.jsonl one line per run: counts per object and outcome, calls, rejects
+  output/plg-report.html   the HTML report (again: .venv/bin/meltano invoke plg-report:render)
   output/plg-store.duckdb  the transform's store (every deduplicated message, traits, metrics)
   output/ledger.sqlite     what the target last wrote per record (unchanged records skip the CRM)
   $log    Meltano's log of this run

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set up everything the suite needs on a fresh machine: one virtual environment with the
-# three plugins (editable), the test tools and Meltano, then Meltano's own plugin venvs.
-# Idempotent: a second call only re-checks.
+# Set up everything the suite needs on a fresh machine with Python 3.11: one virtual
+# environment (.venv) with the four packages (editable), the test tools and Meltano, at
+# the versions of uv.lock; then Meltano's own plugin venvs (.meltano/), held to the same
+# versions. Idempotent: a second call only re-checks.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -10,16 +11,29 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
+# uv installs the lock; it is itself in the lock (a dependency of Meltano), so the first
+# pip install only bootstraps it.
+if [ ! -x .venv/bin/uv ]; then
+  # -qq: errors only (a machine's own pip configuration may warn about its mirrors).
+  .venv/bin/python -m pip install -qq --disable-pip-version-check uv
+fi
+uv=.venv/bin/uv
+export UV_PROJECT_ENVIRONMENT="$root/.venv"
 stamp=.venv/.plg-installed
-deps="requirements-dev.txt plg-settings/pyproject.toml tap-product-events/pyproject.toml transform/pyproject.toml target-plg-crm/pyproject.toml"
+deps="uv.lock pyproject.toml plg-settings/pyproject.toml tap-product-events/pyproject.toml transform/pyproject.toml target-plg-crm/pyproject.toml report/pyproject.toml"
 if [ ! -f "$stamp" ] || [ -n "$(find $deps -newer "$stamp" 2>/dev/null)" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements-dev.txt -e ./plg-settings \
-    -e ./tap-product-events -e ./transform -e ./target-plg-crm
+  # --locked: fail rather than install versions other than the lock's.
+  "$uv" sync --locked --quiet
   touch "$stamp"
 fi
-# Meltano installs each plugin into a venv of its own under .meltano/ (pip_url in meltano.yml).
+# Meltano installs each plugin into a venv of its own under .meltano/ with pip (pip_url
+# in meltano.yml); the lock, exported as constraints, pins those venvs too.
+constraints=.meltano/plugin-constraints.txt
 if [ ! -f .meltano/.plg-installed ] || [ -n "$(find meltano.yml $deps -newer .meltano/.plg-installed 2>/dev/null)" ]; then
-  .venv/bin/meltano install >/dev/null
+  mkdir -p .meltano
+  "$uv" export --locked --quiet --no-hashes --no-emit-workspace --no-header \
+    --no-annotate --all-extras --all-groups -o "$constraints" >/dev/null
+  PIP_CONSTRAINT="$root/$constraints" UV_CONSTRAINT="$root/$constraints" \
+    .venv/bin/meltano install >/dev/null
   touch .meltano/.plg-installed
 fi

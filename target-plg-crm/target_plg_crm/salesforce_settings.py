@@ -242,6 +242,13 @@ def private_key_problem(pem: str) -> str | None:
     return None
 
 
+def credential_setting(settings: SalesforceSettings) -> str:
+    """The setting to fix when Salesforce refuses the sign-in (the flow's secret)."""
+    if settings.auth_flow == JWT_BEARER:
+        return "salesforce_private_key"
+    return "salesforce_client_secret"
+
+
 def check_salesforce_settings(config: Mapping[str, Any], problems: SettingProblems) -> None:
     """The rules a schema cannot say, when `crm` is `salesforce`."""
     problem = login_url_problem(config["salesforce_login_url"])

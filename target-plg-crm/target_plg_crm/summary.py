@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-OUTCOMES = ("created", "updated", "unchanged", "rejected")
+OUTCOMES = ("created", "updated", "unchanged", "rejected", "filtered", "skipped")
 
 
 @dataclass
@@ -40,8 +40,14 @@ class RunSummary:
         """One line per object type (and one per ignored stream)."""
         verb = ("would create", "would update") if self.dry_run else ("created", "updated")
         for object_type, counts in sorted(self.counts.items()):
+            # Filtered (sync_filter) and skipped (update_only) only when there are any.
+            left_out = "".join(
+                f", {counts[outcome]} {outcome}"
+                for outcome in ("filtered", "skipped")
+                if counts[outcome]
+            )
             logger.info(
-                "%s: %d %s, %d %s, %d unchanged, %d rejected",
+                "%s: %d %s, %d %s, %d unchanged, %d rejected%s",
                 object_type,
                 counts["created"],
                 verb[0],
@@ -49,6 +55,7 @@ class RunSummary:
                 verb[1],
                 counts["unchanged"],
                 counts["rejected"],
+                left_out,
             )
         for stream, count in sorted(self.ignored_streams.items()):
             logger.info("stream %s: %d records ignored (not a CRM stream)", stream, count)

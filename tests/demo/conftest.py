@@ -6,10 +6,13 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+import yaml
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+ROOT = DEMO_DIR.parent
 
 
 def load_demo_module(name: str) -> ModuleType:
@@ -23,6 +26,22 @@ def load_demo_module(name: str) -> ModuleType:
     sys.modules[qualified] = module  # dataclasses look their module up while being built
     spec.loader.exec_module(module)
     return module
+
+
+def dev_transform_config() -> dict[str, Any]:
+    """The plg-transform config of `meltano --environment dev run ... plg-scores ...`.
+
+    Meltano merges the plugin's config (with the environment's overrides) and the
+    mapping's config, the mapping winning.
+    """
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    mapper = next(m for m in project["plugins"]["mappers"] if m["name"] == "plg-transform")
+    mapping = next(m for m in mapper["mappings"] if m["name"] == "plg-scores")
+    dev = next(e for e in project["environments"] if e["name"] == "dev")
+    dev_mapper = next(
+        m for m in dev["config"]["plugins"]["mappers"] if m["name"] == "plg-transform"
+    )
+    return {**mapper.get("config", {}), **dev_mapper["config"], **mapping["config"]}
 
 
 @pytest.fixture(scope="session")

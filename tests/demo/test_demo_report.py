@@ -24,6 +24,10 @@ CREATE TABLE associations (contact_id INTEGER, company_id INTEGER, labels TEXT,
     created_at TEXT, updated_at TEXT);
 """
 AS_OF = "2026-07-01T00:00:00Z"
+LONG_REASON = (
+    "user_id=usr_00085 has no valid email, so it has no CRM contact to associate "
+    "(see that contact's reject); fix the email in the product's identify calls"
+)
 
 
 def company(
@@ -154,6 +158,15 @@ def rejects_file(tmp_path: Path) -> Path:
             "record": {},
         }
     )
+    lines.append(
+        {
+            "stream": "associations",
+            "key": None,
+            "code": "CONTACT_NOT_FOUND",
+            "reason": LONG_REASON,
+            "record": {"user_id": "usr_7", "account_id": "acct_0003"},
+        }
+    )
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     return path
 
@@ -194,10 +207,9 @@ def test_report_lists_pqls_segments_lifecycle_and_rejects(
     assert "Pixel Foods" in pqls.splitlines()[3]  # primary account shown by name
     assert "  contacts   dormant 1, power-users 1" in out
     assert "  companies  at-risk 1, expansion-ready 1" in out
-    assert "  product-qualified accounts: 1" in out
     assert "  contacts   engaged 2, activated 1, signed-up 1" in out
     assert "  companies  dormant 9, customer 2, engaged 1" in out
-    assert f"Rejects: 4 in {rejects_file}" in out
+    assert f"Rejects: 5 in {rejects_file}" in out
     assert "3  contacts     INVALID_EMAIL" in out
     assert "1  contacts     MISSING_EMAIL" in out
 
@@ -219,3 +231,35 @@ def test_report_does_not_change_the_crm_file(crm_file: Path, report: ModuleType)
     text = report.render_report(crm_file, None)
     assert "Northwind Labs" in text
     assert crm_file.read_bytes() == before
+
+
+def test_report_lists_qualified_accounts_with_their_best_contact(
+    crm_file: Path, rejects_file: Path
+) -> None:
+    out = run_report("--crm", str(crm_file), "--rejects", str(rejects_file)).stdout
+    section = out.split("Product-qualified accounts: 1 (by score)")[1].split("Segments")[0]
+    rows = section.strip().splitlines()
+    assert rows[0].split() == ["account", "plan", "score", "active/total", "best", "contact"]
+    assert rows[1].split() == [
+        "Pixel",
+        "Foods",
+        "(acct_0003)",
+        "trial",
+        "71",
+        "4/4",
+        "ben@pixelfoods.com",
+        "(owner,",
+        "score",
+        "81)",
+    ]
+    assert len(rows) == 2
+
+
+def test_report_prints_reject_reasons_whole(crm_file: Path, rejects_file: Path) -> None:
+    out = run_report("--crm", str(crm_file), "--rejects", str(rejects_file)).stdout
+    rejects = out.split("Rejects:")[1]
+    assert "1  associations CONTACT_NOT_FOUND" in rejects
+    # Wrapped between words, never cut: joining the lines gives the reason back.
+    assert LONG_REASON in " ".join(rejects.split())
+    reason_lines = rejects.splitlines()[1:]  # the first names the (temporary) file
+    assert max(len(line) for line in reason_lines) <= 90

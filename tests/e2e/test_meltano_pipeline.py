@@ -39,6 +39,23 @@ def scoring_config() -> dict:
     return mapping["config"]
 
 
+#: The dev environment's `sync_filter` of contacts (meltano.yml), as `synced_contact` reads it.
+CONTACTS_FILTER = "engagement_score > 0 OR is_pql"
+
+
+def synced_contact(record: dict) -> bool:
+    """Whether the dev environment's `sync_filter` keeps a contacts record."""
+    return record["engagement_score"] > 0 or bool(record["is_pql"])
+
+
+def dev_loader_config() -> dict:
+    """The target-plg-crm config of the repository's dev environment."""
+    project = yaml.safe_load((REPO / "meltano.yml").read_text())
+    dev = next(e for e in project["environments"] if e["name"] == "dev")
+    loaders = dev["config"]["plugins"]["loaders"]
+    return next(loader for loader in loaders if loader["name"] == "target-plg-crm")["config"]
+
+
 def as_crm_string(value: object) -> str | None:
     """How the CRM holds a record value: strings, `true`/`false`, decimal numbers."""
     if value is None or value == "":
@@ -49,13 +66,23 @@ def as_crm_string(value: object) -> str | None:
 
 
 def tap_record_counts(meltano_log: str) -> int:
-    """Records the tap emitted in a run, from its record_count metrics in Meltano's log."""
+    """Records the tap emitted in a run, from its record_count metrics in Meltano's log.
+
+    The tap declares `structured-logging`, so Meltano renders each metric as
+    `metric_name=record_count metric_value=N`; a plain JSON metric line is read too.
+    """
     total = 0
     for line in meltano_log.splitlines():
-        if "tap-product-events" in line and '"record_count"' in line:
+        if "tap-product-events" not in line:
+            continue
+        if "metric_name=record_count" in line:
+            match = re.search(r"metric_value=(\d+)", line)
+        elif '"record_count"' in line:
             match = re.search(r'"value":\s*(\d+)', line)
-            assert match, line
-            total += int(match.group(1))
+        else:
+            continue
+        assert match, line
+        total += int(match.group(1))
     return total
 
 
@@ -115,16 +142,21 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
             )
 
     contacts = {row["email"]: row for row in meltano_project.crm_rows("contacts")}
+    # Only the contacts the dev sync_filter keeps are synced; the others are counted.
+    assert dev_loader_config()["sync_filter"] == {"contacts": CONTACTS_FILTER}
+    synced = [r for r in expected["contacts"] if synced_contact(r)]
+    assert 0 < len(synced) < len(expected["contacts"])
+    assert meltano_project.summary()["objects"]["contacts"]["filtered"] == len(
+        expected["contacts"]
+    ) - len(synced)
     # The CRM holds one contact per email: of users sharing one, the first (smallest
     # user_id, the transform's order) owns it and the others are reported duplicates.
     owners: dict[str, dict] = {}
-    for record in sorted(expected["contacts"], key=lambda r: r["user_id"]):
+    for record in sorted(synced, key=lambda r: r["user_id"]):
         if record["email"]:
             owners.setdefault(record["email"], record)
     with_email = list(owners.values())
-    duplicates = {r["user_id"] for r in expected["contacts"] if r["email"]} - {
-        r["user_id"] for r in with_email
-    }
+    duplicates = {r["user_id"] for r in synced if r["email"]} - {r["user_id"] for r in with_email}
     assert set(contacts) == set(owners)
     for record in with_email:
         properties = contacts[record["email"]]["properties"]
@@ -140,14 +172,15 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
         json.loads(line)
         for line in (meltano_project.root / "output" / "rejects.jsonl").read_text().splitlines()
     ]
-    no_email = {r["user_id"] for r in expected["contacts"] if not r["email"]}
+    no_email = {r["user_id"] for r in synced if not r["email"]}
     rejected = {(r["record"]["user_id"], r["code"]) for r in rejects if r["stream"] == "contacts"}
     assert rejected == {(u, "MISSING_EMAIL") for u in no_email} | {
         (u, "DUPLICATE_EMAIL") for u in duplicates
     }
     assert meltano_project.summary()["objects"]["contacts"]["rejected"] == len(rejected)
 
-    # Associations: one per membership of a contact, labelled with the role, plus `primary`.
+    # Associations: one per membership of a synced contact, labelled with the role, the
+    # champion flag, and `primary`.
     contact_ids = {row["id"]: row["properties"]["plg_user_id"] for row in contacts.values()}
     company_ids = {row["id"]: key for key, row in companies.items()}
     labels = {
@@ -157,6 +190,7 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
     primary = {r["user_id"]: r["primary_account_id"] for r in with_email}
     expected_labels = {
         (r["user_id"], r["account_id"]): {r["role"]} - {None}
+        | ({"champion"} if r["is_champion"] else set())
         | ({"primary"} if primary[r["user_id"]] == r["account_id"] else set())
         for r in expected["associations"]
         if r["user_id"] in primary

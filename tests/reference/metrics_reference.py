@@ -1,4 +1,4 @@
-"""A deliberately simple, pure-Python reading of /work/shared/design/metrics.md.
+"""A deliberately simple, pure-Python reading of docs/metrics.md (its metric contract).
 
 It exists only to cross-check the real DuckDB mapper (plg-transform): two honest
 implementations of metrics.md must produce the same records. It is written with plain

@@ -9,10 +9,11 @@ from target_plg_crm.crm.hubspot.crm import HubSpotCRM
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.local.crm import LocalCRM
 from target_plg_crm.crm.salesforce.crm import SalesforceCRM
+from target_plg_crm.plan import Plan
 from target_plg_crm.settings import TargetSettings
 
 
-def open_crm(settings: TargetSettings, logger: logging.Logger) -> CRMClient:
+def open_crm(settings: TargetSettings, logger: logging.Logger, plan: Plan | None) -> CRMClient:
     """The client for `settings.crm`, wrapped so that a dry run writes nothing.
 
     `check_settings` refused every other `crm` at start-up, and checked the credentials
@@ -23,10 +24,14 @@ def open_crm(settings: TargetSettings, logger: logging.Logger) -> CRMClient:
         client = HubSpotCRM(settings.hubspot, logger, read_only=settings.dry_run)
     elif settings.salesforce is not None:
         client = SalesforceCRM(
-            settings.salesforce, settings.property_prefix, logger, read_only=settings.dry_run
+            settings.salesforce,
+            settings.property_prefix,
+            logger,
+            read_only=settings.dry_run,
+            company_id_property=settings.company_id_property,
         )
     else:
         client = LocalCRM(settings.local_path, read_only=settings.dry_run)
-    if settings.dry_run:
-        return DryRunCRM(client, logger)
+    if plan is not None:
+        return DryRunCRM(client, plan)
     return client

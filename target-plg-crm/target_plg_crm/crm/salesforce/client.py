@@ -17,9 +17,11 @@ import logging
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -42,6 +44,8 @@ QUERY_IN_SIZE = 200
 BACKOFF_MAX_SECONDS = 60.0
 #: Times a query naming a field not visible yet (just granted) is asked again.
 INVISIBLE_FIELD_RETRIES = 4
+_VERSION_PREFIX = re.compile(r"^/services/data/v[0-9.]+")
+_RECORD_ID = re.compile(r"/(?=[a-zA-Z]*[0-9])[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?(?=/|$)")
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -52,6 +56,8 @@ class CallCounter:
     requests: int = 0
     retries: int = 0
     token_refreshes: int = 0
+    #: Requests per endpoint (`METHOD /path`, ids and versions left out), for the history.
+    calls: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -72,6 +78,15 @@ class DailyUsage:
         if self.used is None or not self.limit:
             return False
         return self.used + 1 > share * self.limit
+
+
+def endpoint_name(method: str, path: str) -> str:
+    """`PATCH /composite/sobjects/Contact/PLG_User_Id__c`: the path without the host, the
+    API version, ids and the query string."""
+    route = urlsplit(path).path
+    route = _VERSION_PREFIX.sub("", route)
+    route = _RECORD_ID.sub("/{id}", route)
+    return f"{method} {route}"
 
 
 def soql_quote(value: str) -> str:
@@ -139,6 +154,7 @@ class SalesforceHTTP:
         token = self.token()
         url = path if path.startswith("http") else f"{token.instance_url}{path}"
         self.counter.requests += 1
+        self.counter.calls[endpoint_name(method, path)] += 1
         headers = {
             "Authorization": f"Bearer {token.access_token}",
             "Accept": "application/json",

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.errors import CRMError
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.salesforce.access import verify_sign_in
 from target_plg_crm.crm.salesforce.associations import SalesforceAssociations
 from target_plg_crm.crm.salesforce.auth import TokenSource
 from target_plg_crm.crm.salesforce.client import SalesforceHTTP
 from target_plg_crm.crm.salesforce.objects import SalesforceObjects
 from target_plg_crm.crm.salesforce.provisioning import SalesforceProvisioning
+from target_plg_crm.crm.salesforce.reads import SalesforceReads
+from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 from target_plg_crm.salesforce_settings import SalesforceSettings
 
@@ -39,9 +44,11 @@ class SalesforceCRM(CRMClient):
         logger: logging.Logger,
         *,
         read_only: bool = False,
+        company_id_property: str = "plg_account_id",
     ) -> None:
-        """Prepare the session; nothing is sent before the first call that needs it."""
+        """Prepare the session; nothing is sent before `verify_access` signs in."""
         self.settings = settings
+        self.company_id_property = company_id_property
         self.logger = logger
         self.read_only = read_only
         self.http = SalesforceHTTP(settings, TokenSource(settings), logger)
@@ -50,9 +57,20 @@ class SalesforceCRM(CRMClient):
             self.http, self.provisioning, prefix, logger, bulk_threshold=settings.bulk_threshold
         )
         self.associations = SalesforceAssociations(self.http, self.provisioning, logger)
+        self.reads = SalesforceReads(self.http, self.provisioning, settings)
         self.ends_memberships = settings.deactivate_ended_memberships
-        # Sign in now: refused credentials stop the run before any input is read.
-        self.http.token()
+
+    def verify_access(self) -> None:
+        """Sign in (OAuth) at start-up: refused credentials stop the run before any input.
+
+        Raises CRMAccessError naming the credential setting; an unreachable token
+        endpoint stays a CRMError (one line).
+        """
+        verify_sign_in(self.http, self.settings)
+
+    def usage(self) -> CRMUsage:
+        """The requests sent per endpoint, retries (for the run history)."""
+        return CRMUsage(calls=Counter(self.http.counter.calls), retries=self.http.counter.retries)
 
     @property
     def identity(self) -> str:
@@ -118,3 +136,36 @@ class SalesforceCRM(CRMClient):
         """Create or update each membership's AccountContactRelation."""
         self._check_writable()
         return self.associations.associate(inputs)
+
+    def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
+        """Update records by Id (Accounts adopted by domain get our external id)."""
+        self._check_writable()
+        return self.objects.update(object_type, inputs)
+
+    def property_names(self, object_type: str) -> set[str]:
+        """Our properties with a field, and the standard fields `native_fields` may name."""
+        return self.reads.property_names(object_type)
+
+    def preview_properties(
+        self,
+        object_type: str,
+        group: PropertyGroup,
+        definitions: Sequence[PropertyDefinition],
+    ) -> PropertyPreview:
+        """The custom fields a real run would create; reads only (describe calls)."""
+        return self.reads.preview(object_type, group, definitions)
+
+    def read_objects(
+        self,
+        object_type: str,
+        id_property: str,
+        keys: Sequence[str],
+        properties: Sequence[str],
+    ) -> dict[str, CRMRecord]:
+        """The records among `keys`, read by external id (`id_property` is implied)."""
+        _ = id_property  # Salesforce reads by the salesforce_*_external_id_field settings
+        return self.reads.read_objects(object_type, keys, properties)
+
+    def list_companies(self, properties: Sequence[str]) -> list[CRMRecord]:
+        """Every Account with its Website and external id, for matching by domain."""
+        return self.reads.list_companies(self.company_id_property, properties)

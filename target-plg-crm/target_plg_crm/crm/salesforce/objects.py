@@ -23,6 +23,7 @@ from typing import Any
 
 from target_plg_crm.crm.emails import is_valid_email
 from target_plg_crm.crm.object_types import COMPANIES, CONTACTS
+from target_plg_crm.crm.records import UpdateInput
 from target_plg_crm.crm.salesforce.bulk import SalesforceBulk
 from target_plg_crm.crm.salesforce.client import SalesforceHTTP, chunks, soql_quote
 from target_plg_crm.crm.salesforce.errors import (
@@ -143,6 +144,28 @@ class SalesforceObjects:
         if len(upserts) > self.bulk_threshold:
             left = self._bulk_upsert(object_type, upserts, results)
             records = [r for r in records if r.adopt_id] + left
+        while records:
+            retry = self._send(object_type, records, results)
+            if retry:
+                time.sleep(self.http.backoff(retry[0].attempts - 1))
+            records = retry
+        unanswered = WriteResult.rejected("NO_ANSWER", "Salesforce did not answer")
+        return [r or unanswered for r in results]
+
+    def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
+        """Update existing records by Id (Accounts adopted by their Website's domain).
+
+        Their external id is set to the key, so the next runs upsert them by it.
+        """
+        results: list[WriteResult | None] = [None] * len(inputs)
+        records = [
+            _Record(
+                index,
+                self._body(object_type, UpsertInput(item.key, item.properties)),
+                adopt_id=item.crm_id,
+            )
+            for index, item in enumerate(inputs)
+        ]
         while records:
             retry = self._send(object_type, records, results)
             if retry:

@@ -98,8 +98,49 @@ class SalesforceProvisioning:
         return self.settings.account_external_id_field
 
     def target(self, object_type: str, name: str) -> FieldTarget | None:
-        """Where property `name` is written; None when it is not (skipped)."""
-        return self.targets.get(object_type, {}).get(name)
+        """Where property `name` is written; None when it is not (skipped).
+
+        Besides our properties, a name of one of the org's standard fields, in any case
+        (`native_fields`: `firstname` -> FirstName), is written to that field.
+        """
+        return self.targets.get(object_type, {}).get(name) or self.standard_target(
+            object_type, name
+        )
+
+    def standard_targets(self, object_type: str) -> dict[str, FieldTarget]:
+        """The standard fields `native_fields` may write, by lower-case name.
+
+        Writable standard fields of the object, without those the target writes itself
+        (the record's first_name, last_name, title, email, name, domain: see
+        `fields.NATIVE_FIELDS`) and without ids and references.
+        """
+        if object_type not in (CONTACTS, COMPANIES):
+            return {}
+        fields = self.describe(SOBJECTS[object_type]) or {}
+        own = {n.lower() for n in native_property_names(self.prefix, object_type).values()}
+        return {
+            name: FieldTarget(str(f["name"]), str(f.get("type")))
+            for name, f in fields.items()
+            if f.get("updateable")
+            and not name.endswith("__c")
+            and name not in own
+            and f.get("type") not in ("id", "reference")
+        }
+
+    def standard_target(self, object_type: str, name: str) -> FieldTarget | None:
+        """The standard field a `native_fields` property names (None: no such field)."""
+        if name.startswith(self.prefix) or not name.isidentifier():
+            return None
+        return self.standard_targets(object_type).get(name.lower())
+
+    def preview(
+        self, object_type: str, definitions: Sequence[PropertyDefinition]
+    ) -> tuple[list[FieldSpec], dict[str, str]]:
+        """What `ensure` would create for `object_type`, and what it skips; reads only."""
+        known = self.declared.setdefault(object_type, {})
+        known.update({d.name: d for d in definitions})
+        missing = [spec for spec in self._plan(object_type) if not self._exists(spec)]
+        return missing, dict(self.skipped.get(object_type, {}))
 
     def field_kind(self, object_type: str, api_name: str) -> str:
         """The type of a field the org has (from its describe)."""

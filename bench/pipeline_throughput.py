@@ -5,7 +5,7 @@ temporary folder, then times
   1. the three executables piped by hand: tap-product-events | plg-transform | target-plg-crm
   2. the same through `meltano run` (the dev environment's settings, in a throw-away project)
   3. a second, incremental `meltano run` with nothing new (the cost of a scheduled no-op run)
-and prints a table. Usage: python scripts/bench_pipeline.py [--accounts N --users N --days N]
+and prints a table. Usage: python bench/pipeline_throughput.py [--accounts N --users N --days N]
 """
 
 from __future__ import annotations

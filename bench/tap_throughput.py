@@ -1,6 +1,6 @@
 """Benchmark of tap-product-events alone: synthetic Segment archives in, /dev/null out.
 
-    .venv/bin/python tap-product-events/bench_tap.py [--messages 200000] [--files 8]
+    .venv/bin/python bench/tap_throughput.py [--messages 200000] [--files 8]
 
 Generates Segment-spec messages (80% track, the rest identify/page/group/screen/alias,
 with realistic `context` and `properties`) into a temporary folder, half the files plain

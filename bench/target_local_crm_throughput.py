@@ -1,6 +1,6 @@
 """Throughput of target-plg-crm on the local CRM: a first run, then an unchanged re-run.
 
-    .venv/bin/python target-plg-crm/bench/bench_local_crm.py [accounts] [users_per_account]
+    .venv/bin/python bench/target_local_crm_throughput.py [accounts] [users_per_account]
 
 Prints a table: records in, wall time and records/s for each run (real console script).
 """

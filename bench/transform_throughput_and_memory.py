@@ -1,6 +1,6 @@
 """Benchmark plg-transform: N synthetic Segment messages through the real CLI.
 
-Usage: python scripts/bench_transform.py [--users U] [--memory-limit L] [N ...]
+Usage: python bench/transform_throughput_and_memory.py [--users U] [--memory-limit L] [N ...]
        (default sizes: 200000 1000000)
 
 --users U fixes the number of users (and accounts, U // 20) whatever N is, so the table

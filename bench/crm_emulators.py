@@ -1,0 +1,20 @@
+"""The CRM emulator and record builders the benchmarks borrow from the test suite.
+
+The one place that knows where they live under tests/: if the tests move, fix it here.
+"""
+
+from tests.target_hubspot.harness import SHORT_TIMEOUT, TOKEN, HubSpotWorkspace
+from tests.target_hubspot.hubspot_emulator import HubSpotEmulator
+from tests.target_local.harness import association, company, contact, schemas, state
+
+__all__ = [
+    "SHORT_TIMEOUT",
+    "TOKEN",
+    "HubSpotEmulator",
+    "HubSpotWorkspace",
+    "association",
+    "company",
+    "contact",
+    "schemas",
+    "state",
+]

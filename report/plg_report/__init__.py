@@ -1,0 +1,1 @@
+"""plg-report: one self-contained HTML page of what the PLG CRM suite wrote."""
