@@ -218,7 +218,7 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self._store = None
         batches = f" from {self.batch_files_read} BATCH files" if self.batch_files_read else ""
         self.progress.summary(
-            f"{staged}{batches}; {stored}; {scored}; emitted "
+            f"run summary: {staged}{batches}; {stored}; {scored}; emitted "
             + ", ".join(f"{n} {stream}" for stream, n in emitted.items())
             + f"; computed and emitted in {time.monotonic() - started:.1f} s"
         )
