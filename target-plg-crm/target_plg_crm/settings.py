@@ -237,6 +237,17 @@ CONFIG_SCHEMA = th.PropertiesList(
             "rejected)."
         ),
     ),
+    th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=5,
+        title="Progress interval (seconds)",
+        description=(
+            "A run lasting longer logs, at most this often, the records handled and CRM "
+            "calls made so far per object type; every run ends with one summary line. "
+            "0 logs after every CRM call."
+        ),
+    ),
     additional_properties=False,
 ).to_dict()
 
@@ -329,6 +340,7 @@ class TargetSettings:
     dry_run: bool
     association_labels: bool
     hubspot: HubSpotSettings | None
+    progress_interval_seconds: float
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
@@ -357,4 +369,5 @@ class TargetSettings:
             dry_run=config["dry_run"],
             association_labels=config["association_labels"],
             hubspot=hubspot,
+            progress_interval_seconds=float(config["progress_interval_seconds"]),
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import typing as t
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from target_plg_crm.crm.factory import open_crm
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.ledger import Ledger
+from target_plg_crm.progress import CountedCRM, SyncProgress
 from target_plg_crm.rejects import RejectsFile
 from target_plg_crm.settings import TargetSettings
 from target_plg_crm.summary import RunSummary
@@ -60,6 +62,7 @@ class SyncRun:
     summary: RunSummary
     logger: logging.Logger
     write_objects_first: Callable[[], None]
+    progress: SyncProgress
     directory: RunDirectory = field(default_factory=RunDirectory)
     warned_streams: set[str] = field(default_factory=set)
 
@@ -86,19 +89,22 @@ class SyncRun:
                 )
         if settings.dry_run:
             logger.info("dry run: nothing is written to the CRM, the ledger or the rejects file")
+        summary = RunSummary(dry_run=settings.dry_run)
+        progress = SyncProgress(logger, settings.progress_interval_seconds, summary)
         return cls(
             settings=settings,
-            crm=crm,
+            crm=t.cast("CRMClient", CountedCRM(crm, progress)),  # counts calls for progress
             ledger=ledger,
             rejects=RejectsFile(settings.rejects_path, enabled=not settings.dry_run),
-            summary=RunSummary(dry_run=settings.dry_run),
+            summary=summary,
             logger=logger,
             write_objects_first=write_objects_first,
+            progress=progress,
         )
 
     def finish(self) -> None:
-        """Log the summary and write it to `summary_path` (not in a dry run)."""
-        self.summary.log(self.logger)
+        """Log the summary line and write it to `summary_path` (not in a dry run)."""
+        self.progress.finish()
         if self.settings.summary_path and not self.settings.dry_run:
             self.summary.write(self.settings.summary_path)
 
