@@ -44,7 +44,9 @@ class SyncProgress:
         self.summary = summary
         self.clock = clock
         self.started = clock()
-        self._last_report = self.started
+        # The interval runs from the first batch, not from the start: in a pipeline the
+        # target mostly waits for the transform, and a sync of a few seconds is short.
+        self._last_report: float | None = None
         self.calls: Counter[str] = Counter()
 
     def called(self, object_type: str) -> None:
@@ -55,6 +57,8 @@ class SyncProgress:
     def maybe_report(self) -> None:
         """Log the counts so far when `interval` seconds passed since the last report."""
         now = self.clock()
+        if self._last_report is None:
+            self._last_report = now
         if now - self._last_report < self.interval:
             return
         self._last_report = now
