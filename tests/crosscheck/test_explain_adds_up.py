@@ -271,3 +271,32 @@ def test_without_a_store_explain_says_so_in_one_line(tmp_path: Path) -> None:
         f"no store at {store} (store_path): run the pipeline first, with the same config"
     ]
     assert not store.parent.exists()
+
+
+def test_a_store_held_by_a_running_pipeline_is_refused_in_one_line(tmp_path: Path) -> None:
+    config = {**CONFIG, "store_path": str(tmp_path / "store.duckdb"), "as_of": AS_OF}
+    run_mapper(config, EVERY_FIELD_MESSAGES, tmp_path)
+    holder = subprocess.Popen(  # another process writing the store, as a running mapper does
+        [
+            str(MAPPER.parent / "python"),
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "sys.stdin.read()",
+            config["store_path"],
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        done = run_explain(config, tmp_path, "user", ("ann",), output="text")
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"the store at {config['store_path']} is in use by a running plg-transform; "
+        "try again when that run has ended"
+    ]
