@@ -198,6 +198,18 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
     assert labels == expected_labels
     assert any(len(v) > 1 for v in expected_labels.values())
 
+    # `meltano invoke plg-scores explain` explains a company with the mapping's config,
+    # as of the run's as_of, down to the score the CRM holds.
+    account = max(expected["companies"], key=lambda r: r["engagement_score"])
+    explained = meltano_project.meltano(
+        "invoke", "plg-scores", "explain", "--account", account["account_id"], "--format", "json"
+    )
+    explanation = json.loads(explained.stdout[explained.stdout.index("{") :])
+    assert explanation["record"]["engagement_score"] == account["engagement_score"]
+    assert sum(e["contribution"] for e in explanation["events"]) == explanation["engagement"]["raw"]
+    properties = companies[account["account_id"]]["properties"]
+    assert properties["plg_engagement_score"] == as_crm_string(account["engagement_score"])
+
 
 def test_second_run_reads_only_new_arrivals_and_writes_only_changes(
     meltano_project: MeltanoProject,
