@@ -20,6 +20,7 @@ import pytest
 from demo.generate_demo import generate
 from tests.sql_pipeline.conftest import transform_config
 from tests.sql_pipeline.demo_messages import DemoArchive, demo_archive
+from tests.sql_pipeline.pipeline_runs import PipelineRun, run_pipeline
 from tests.tap_batch.pipelines import (
     assert_same_outcome,
     batch_config,
@@ -157,14 +158,16 @@ def test_incremental_batch_runs_match_record_runs(small_demo: DemoArchive, tmp_p
     assert_same_outcome(record, batched)
     with plain.open("a", encoding="utf-8") as handle:
         handle.write("\n".join([*MIXED[4:], MALFORMED[0]]) + "\n")
-        handle.write(json.dumps(_track("m-9", "u-planted", "Signed Up")))  # no newline yet
+        # No newline yet, but whole JSON: read now, as the RECORD path does.
+        handle.write(json.dumps(_track("m-9", "u-planted", "Signed Up")))
     # Each path continues from its own first run's STATE and store.
     second_record = _continue(tmp_path, "record-1", record.state, tap, config, "record-2")
     second_batch = _continue(
         tmp_path, "batch-1", batched.state, {**tap, "batch_config": batches}, config, "batch-2"
     )
     assert_same_outcome(second_record, second_batch)
-    assert second_batch.state["sources"]["events_files"]["files"][str(plain)]["lines"] == 12
+    assert second_batch.state is not None
+    assert second_batch.state["sources"]["events_files"]["files"][str(plain)]["lines"] == 4 + 6
 
 
 def _continue(
@@ -174,7 +177,6 @@ def _continue(
     tap: dict[str, t.Any],
     config: t.Callable[[Path], dict[str, t.Any]],
     name: str,
-):  # type: ignore[no-untyped-def]
-    from tests.sql_pipeline.pipeline_runs import run_pipeline
-
+) -> PipelineRun:
+    """A next run of one path: its store, and the STATE its first run ended with."""
     return run_pipeline(folder, name, tap, config(folder / store_name), state)

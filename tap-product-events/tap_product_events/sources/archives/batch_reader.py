@@ -15,10 +15,13 @@ wholly by the RECORD path's code. No Python object is made per message on the bu
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import re
 import typing as t
 import zlib
+from dataclasses import dataclass
 
 import duckdb
 
@@ -32,6 +35,7 @@ from tap_product_events.batch_output import (
 from tap_product_events.malformed import MalformedLineReport
 from tap_product_events.segment_messages import MESSAGE_TYPES, OBJECT_FIELDS
 from tap_product_events.sources.archives.event_archives import (
+    ArchiveReadResult,
     EventArchives,
     _DamagedInputError,
     _FileReader,
@@ -225,10 +229,102 @@ class BulkLines:
         )
 
 
-class _BulkFileReader(_FileReader):
-    """A file reader whose lines go through `BulkLines` in blocks."""
+Fallback = t.Callable[[bytes, int], int]
+"""Takes a line (at an offset in its segment) the RECORD path's way; returns messages."""
 
-    bulk: BulkLines
+
+@dataclass
+class _Segment:
+    """The whole lines of one file that wait in a pending block."""
+
+    data: bytes
+    count: int
+    fallback: Fallback
+
+
+class PendingLines:
+    """Whole lines of several files, collected so that DuckDB reads them in large blocks.
+
+    Archives are often many small files; a block per file would cost DuckDB's fixed
+    per-statement time for a few hundred lines. Lines keep their order and their file's
+    line numbers; a block DuckDB refuses is retried file by file, and a file's lines
+    DuckDB refuses are read by the RECORD path's code.
+    """
+
+    def __init__(self, bulk: BulkLines) -> None:
+        self.bulk = bulk
+        self._segments: list[_Segment] = []
+        self._bytes = 0
+        self.messages = 0  # messages accepted by flushes (counted for the source's log)
+        self.watermark: ArrivalWatermark | None = None
+        self._start_filter: StartDateFilter | None = None
+
+    def add(
+        self,
+        segment: _Segment,
+        watermark: ArrivalWatermark,
+        start_filter: StartDateFilter | None,
+    ) -> None:
+        """Queue one file's whole lines; a full block is read at once."""
+        self.watermark, self._start_filter = watermark, start_filter
+        self._segments.append(segment)
+        self._bytes += len(segment.data)
+        if self._bytes >= BLOCK_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Read every queued line."""
+        segments, self._segments, self._bytes = self._segments, [], 0
+        if not segments or self.watermark is None:
+            return
+        if len(segments) > 1:
+            taken = self._bulk(
+                b"".join(s.data for s in segments),
+                sum(s.count for s in segments),
+                _router(segments),
+            )
+            if taken is not None:
+                self.messages += taken
+                return
+        for segment in segments:
+            taken = self._bulk(segment.data, segment.count, segment.fallback)
+            if taken is None:
+                taken = self.read_line_by_line(segment)
+            self.messages += taken
+
+    def _bulk(self, data: bytes, count: int, fallback: Fallback) -> int | None:
+        assert self.watermark is not None
+        try:
+            return self.bulk.take_block(data, count, fallback, self.watermark, self._start_filter)
+        except duckdb.Error:
+            return None  # a line DuckDB refuses: nothing of the block was staged
+
+    def read_line_by_line(self, segment: _Segment) -> int:
+        """The RECORD path's code for every line of the segment."""
+        spool = self.bulk.spool
+        base, messages = spool.seq, 0
+        for offset, line in enumerate(segment.data.split(b"\n")[: segment.count]):
+            spool.seq = base + offset
+            messages += segment.fallback(line, offset)
+        spool.seq = base + segment.count
+        return messages
+
+
+def _router(segments: list[_Segment]) -> Fallback:
+    """A fallback for a joined block: finds the line's segment and its offset there."""
+    starts = list(itertools.accumulate((s.count for s in segments), initial=0))
+
+    def fallback(line: bytes, offset: int) -> int:
+        index = bisect.bisect_right(starts, offset) - 1
+        return segments[index].fallback(line, offset - starts[index])
+
+    return fallback
+
+
+class _BulkFileReader(_FileReader):
+    """A file reader whose lines are queued for DuckDB in `PendingLines`."""
+
+    pending: PendingLines
 
     def _take_lines(
         self,
@@ -238,6 +334,7 @@ class _BulkFileReader(_FileReader):
         watermark: ArrivalWatermark,
         start_filter: StartDateFilter | None,
     ) -> tuple[int, int, bytes | None]:
+        """As the RECORD path's, but the messages of queued lines are counted at the flush."""
         handle = t.cast("t.BinaryIO", lines)
         take_lines = super()._take_lines
         consumed = messages = 0
@@ -263,9 +360,15 @@ class _BulkFileReader(_FileReader):
                 )
                 return taken
 
-            messages += self._take_block(whole, count, first, fallback, watermark, start_filter)
+            segment = _Segment(whole, count, fallback)
+            if readable_in_bulk(whole, first):
+                self.pending.add(segment, watermark, start_filter)
+            else:
+                self.pending.flush()  # the lines before these keep their place
+                messages += self.pending.read_line_by_line(segment)
             consumed += count
         if rest:
+            self.pending.flush()
             taken, last, unfinished = take_lines(
                 [rest], first_line_number + consumed, accept, watermark, start_filter
             )
@@ -274,31 +377,6 @@ class _BulkFileReader(_FileReader):
                 return consumed, messages, unfinished
             consumed += taken
         return consumed, messages, None
-
-    def _take_block(
-        self,
-        whole: bytes,
-        count: int,
-        first_line_number: int,
-        fallback: t.Callable[[bytes, int], int],
-        watermark: ArrivalWatermark,
-        start_filter: StartDateFilter | None,
-    ) -> int:
-        if readable_in_bulk(whole, first_line_number):
-            try:
-                taken = self.bulk.take_block(whole, count, fallback, watermark, start_filter)
-            except duckdb.Error as exc:
-                taken = None
-                self.logger.debug("%s: DuckDB refused a block (%s)", self.path, exc)
-            if taken is not None:
-                return taken
-        # The RECORD path's code, line by line, for the whole block.
-        spool, base, messages = self.bulk.spool, self.bulk.spool.seq, 0
-        for offset, line in enumerate(whole.split(b"\n")[:count]):
-            spool.seq = base + offset
-            messages += fallback(line, offset)
-        spool.seq = base + count
-        return messages
 
 
 class _BulkPlainReader(_BulkFileReader, _PlainReader):
@@ -320,7 +398,24 @@ class BulkEventArchives(EventArchives):
         spool: BatchSpool,
     ) -> None:
         super().__init__(patterns, logger, report)
-        self.bulk = BulkLines(spool)
+        self.pending = PendingLines(BulkLines(spool))
+
+    def _read(
+        self,
+        previous: t.Mapping[str, t.Any],
+        accept: Accept,
+        start_filter: StartDateFilter | None,
+    ) -> ArchiveReadResult:
+        result = super()._read(previous, accept, start_filter)
+        pending = self.pending
+        pending.flush()
+        result.messages += pending.messages
+        pending.messages = 0
+        # The watermark saw the flushed lines after the bookmark was made.
+        latest = pending.watermark.to_state() if pending.watermark is not None else None
+        if latest:
+            result.bookmark["max_received_at"] = latest
+        return result
 
     def file_reader(
         self, path: str, previous: t.Mapping[str, t.Any] | None, gzip: bool
@@ -329,5 +424,5 @@ class BulkEventArchives(EventArchives):
         reader: _BulkFileReader = (_BulkGzipReader if gzip else _BulkPlainReader)(
             path, previous, self
         )
-        reader.bulk = self.bulk
+        reader.pending = self.pending
         return reader
