@@ -164,13 +164,10 @@ def pipeline(
         name,
         messages,
     )
-    states = [
-        json.loads(line)["value"]
-        for line in (work / f"{name}-out.jsonl").read_bytes().splitlines()
-        if line.startswith(b'{"type":"STATE"') or line.startswith(b'{"type": "STATE"')
-    ]
-    if states:
-        (work / f"{name}-state.json").write_text(json.dumps(states[-1]))
+    # A target prints each STATE value as a bare JSON line: the last one is the run's.
+    lines = (work / f"{name}-out.jsonl").read_bytes().splitlines()
+    if lines:
+        (work / f"{name}-state.json").write_bytes(lines[-1])
     return timing
 
 
@@ -180,39 +177,44 @@ def floor(work: Path, events_glob: str, messages: int) -> Timing:
         "import duckdb, sys; c = duckdb.connect(); "
         f"print(len(c.execute({FLOOR_SQL!r}, [sys.argv[1]]).fetchall()))"
     )
-    return run_chain([("duckdb", [sys.executable, "-c", script, events_glob])], work, "floor", messages)
+    return run_chain(
+        [("duckdb", [sys.executable, "-c", script, events_glob])], work, "floor", messages
+    )
 
 
 def peer(work: Path, events: Path, messages: int) -> Timing | str:
     """MeltanoLabs tap-jsonl | target-jsonl from a throw-away virtualenv, or why not."""
-    env_dir = work / "peer-venv"
-    if not (env_dir / "bin" / "tap-jsonl").exists():
-        venv.create(env_dir, with_pip=True)
-        install = subprocess.run(
-            [str(env_dir / "bin" / "pip"), "install", "-q", *PEER_PACKAGES],
-            capture_output=True,
-            text=True,
-        )
-        if install.returncode:
-            return f"not installed: {install.stderr.strip().splitlines()[-1:]}"
+    # Two virtualenvs: target-jsonl pins libraries the SDK-based tap-jsonl cannot share.
+    executables = {}
+    for package in PEER_PACKAGES:
+        name = package.split("==")[0]
+        env_dir = work / f"peer-{name}"
+        executable = env_dir / "bin" / name
+        if not executable.exists():
+            venv.create(env_dir, with_pip=True)
+            install = subprocess.run(
+                [str(env_dir / "bin" / "pip"), "install", "-q", package],
+                capture_output=True,
+                text=True,
+            )
+            if install.returncode:
+                return f"{package} not installed: {install.stderr.strip().splitlines()[-1:]}"
+        executables[name] = str(executable)
     plain = work / "peer-input"
     plain.mkdir(exist_ok=True)
     # tap-jsonl reads plain JSON lines: the same messages, decompressed once beforehand.
     for number, path in enumerate(sorted(events.rglob("*.jsonl.gz"))):
         (plain / f"{number:05d}.jsonl").write_bytes(gzip.decompress(path.read_bytes()))
     tap_config = work / "peer-tap.json"
-    tap_config.write_text(json.dumps({"source_path": str(plain), "stream_name": "events"}))
+    tap_config.write_text(json.dumps({"path": str(plain / "*.jsonl"), "stream_name": "events"}))
     out = work / "peer-out"
     out.mkdir(exist_ok=True)
     target_config = work / "peer-target.json"
     target_config.write_text(json.dumps({"destination_path": str(out)}))
     return run_chain(
         [
-            ("tap-jsonl", [str(env_dir / "bin" / "tap-jsonl"), "--config", str(tap_config)]),
-            (
-                "target-jsonl",
-                [str(env_dir / "bin" / "target-jsonl"), "--config", str(target_config)],
-            ),
+            ("tap-jsonl", [executables["tap-jsonl"], "--config", str(tap_config)]),
+            ("target-jsonl", [executables["target-jsonl"], "--config", str(target_config)]),
         ],
         work,
         "peer",
@@ -279,12 +281,16 @@ def main() -> int:
     events = work / "events"
     try:
         if not events.exists():
-            generate(events, seed=args.seed, accounts=args.accounts, users=args.users, days=args.days)
+            generate(
+                events, seed=args.seed, accounts=args.accounts, users=args.users, days=args.days
+            )
         messages = count_messages(events)
         glob = str(events / "**" / "*.jsonl.gz")
-        print(f"history: {messages:,} messages in {len(list(events.rglob('*.gz')))} files; "
-              f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
-              flush=True)
+        print(
+            f"history: {messages:,} messages in {len(list(events.rglob('*.gz')))} files; "
+            f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+            flush=True,
+        )
         floor_run = floor(work, glob, messages)
         print(f"floor done in {floor_run.seconds:.1f}s", flush=True)
         record = pipeline(work, glob, "record", messages, batch=False)
@@ -308,7 +314,9 @@ def main() -> int:
         print(table(rows, floor_run.rate, peer_rate))
         print()
         print(f"batch / record speed:        {batch.rate / record.rate:.1f}x")
-        print(f"batch time / floor time:     {batch.seconds / floor_run.seconds:.1f}x (target <= 3)")
+        print(
+            f"batch time / floor time:     {batch.seconds / floor_run.seconds:.1f}x (target <= 3)"
+        )
         if peer_rate:
             print(f"batch / peer speed:          {batch.rate / peer_rate:.1f}x (target >= 10)")
         print(
