@@ -29,6 +29,7 @@ from tap_product_events.spool import SpoolError
 MESSAGE_STREAMS = frozenset(m.stream for m in MESSAGE_TYPES.values())
 MESSAGES_TABLE = "messages"
 PYTHON_ROWS = 50_000  # records from Python buffered per stream before DuckDB loads them
+PART_ROWS = 250_000  # staged records written out as batch files (memory stays bounded)
 STAGING_MEMORY = "1GB"  # DuckDB spills to its temporary folder beyond this
 
 
@@ -78,7 +79,9 @@ class BatchSpool:
         self.counts: dict[str, int] = dict.fromkeys(self.columns, 0)
         self.seq = 0  # the next record's sequence number (the bulk reader may set it)
         self._python_rows: dict[str, list[bytes]] = {name: [] for name in self.columns}
-        self.manifests: dict[str, list[str]] = {}
+        self.manifests: dict[str, list[str]] = {name: [] for name in self.columns}
+        self._staged = 0  # records staged and not yet written to a batch file
+        self._run_id = uuid.uuid4().hex[:12]
 
     @staticmethod
     def table(stream_name: str) -> str:
@@ -97,7 +100,10 @@ class BatchSpool:
             rows.append(dumps({"seq": self.seq, "record": record}, default=_json_default))
             self.seq += 1
             counts[stream_name] += 1
+            self._staged += 1
             if len(rows) >= PYTHON_ROWS:
+                # Into DuckDB (which spills to disk), not yet to a batch file: this record
+                # may sit between two of a bulk block's (see write_parts_when_full).
                 self._load_python_rows(stream_name)
 
         return append
@@ -109,6 +115,39 @@ class BatchSpool:
     def add_bulk_count(self, stream_name: str, count: int) -> None:
         """Count records the bulk reader inserted into the stream's table itself."""
         self.counts[stream_name] += count
+        self._staged += count
+
+    def write_parts_when_full(self) -> None:
+        """Write the staged records out once there are PART_ROWS of them.
+
+        Called only between blocks of the bulk reader, when every record numbered so far
+        is staged.
+        """
+        if self._staged >= PART_ROWS:
+            self.write_parts()
+
+    def write_parts(self) -> None:
+        """Write every staged record to the next batch file of its stream, in order.
+
+        A stream's files are listed in its manifest in the order written, and every record
+        staged so far is in them, so the manifest keeps the records' reading order.
+        """
+        folder = self.settings.folder
+        try:
+            self.finish_writing()
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, columns in self.columns.items():
+                part = len(self.manifests[name])
+                path = folder / (
+                    f"{self.settings.prefix}{name}-{self._run_id}-{part:05d}{self._suffix()}"
+                )
+                if self._copy(name, columns, path):
+                    self.manifests[name].append(path.as_uri())
+            for table in {self.table(name) for name in self.columns}:
+                self.connection.execute(f"DELETE FROM {table}")
+        except (OSError, duckdb.Error) as exc:
+            raise SpoolError(f"Cannot write the batch files in {folder}: {exc}") from exc
+        self._staged = 0
 
     def _load_python_rows(self, stream_name: str) -> None:
         rows = self._python_rows[stream_name]
@@ -147,26 +186,22 @@ class BatchSpool:
             raise SpoolError(f"Cannot stage the batch records in {self._dir}: {exc}") from exc
 
     def write_files(self) -> None:
-        """Write each stream's batch file (streams without records get none)."""
-        folder = self.settings.folder
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, columns in self.columns.items():
-                if not self.counts[name]:
-                    self.manifests[name] = []
-                    continue
-                path = folder / f"{self.settings.prefix}{name}-{uuid.uuid4()}{self._suffix()}"
-                self._copy(name, columns, path)
-                self.manifests[name] = [path.as_uri()]
-        except (OSError, duckdb.Error) as exc:
-            raise SpoolError(f"Cannot write the batch files in {folder}: {exc}") from exc
+        """Write what is still staged (streams without records get no file)."""
+        self.write_parts()
 
     def _suffix(self) -> str:
         if self.settings.format == "parquet":
             return ".parquet"
         return ".jsonl.gz" if self.settings.compression == "gzip" else ".jsonl"
 
-    def _copy(self, stream_name: str, columns: dict[str, str], path: Path) -> None:
+    def _copy(self, stream_name: str, columns: dict[str, str], path: Path) -> bool:
+        """Write the stream's staged records to `path`; False (no file) if it has none."""
+        staged = self.connection.execute(
+            f"SELECT count(*) FROM {self.table(stream_name)} WHERE stream = $stream",
+            {"stream": stream_name},
+        ).fetchone()
+        if not staged or not staged[0]:
+            return False
         names = ", ".join(quoted(c) for c in columns)
         if self.settings.format == "parquet":
             options = "FORMAT PARQUET"
@@ -181,6 +216,7 @@ class BatchSpool:
             {"stream": stream_name},
         )
         partial.rename(path)
+        return True
 
     def read(self, stream_name: str) -> list[str]:
         """The URLs of the stream's batch files (written by `write_files`)."""

@@ -274,6 +274,10 @@ class PendingLines:
 
     def flush(self) -> None:
         """Read every queued line."""
+        self._flush()
+        self.bulk.spool.write_parts_when_full()
+
+    def _flush(self) -> None:
         segments, self._segments, self._bytes = self._segments, [], 0
         if not segments or self.watermark is None:
             return
