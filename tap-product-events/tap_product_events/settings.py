@@ -17,6 +17,7 @@ from plg_settings import SettingProblems
 from singer_sdk import typing as th
 
 from tap_product_events.arrival import parse_instant
+from tap_product_events.batch_settings import BATCH_CONFIG, BatchSettings, check_batch_config
 from tap_product_events.sources.archives.settings import EVENTS_PATHS
 from tap_product_events.sources.metrics.settings import (
     METRICS_ENDPOINTS,
@@ -59,6 +60,7 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
             "are logged, counted and skipped."
         ),
     ),
+    BATCH_CONFIG,
     additional_properties=False,
 ).to_dict()
 
@@ -88,6 +90,7 @@ def check_settings(config: t.Mapping[str, t.Any], problems: SettingProblems) -> 
         if not endpoint["url"].startswith(("http://", "https://")):
             problems.add(["metrics_endpoints", index, "url"], "expected an http:// or https:// URL")
     _check_unique_names("metrics_endpoints", endpoints, problems)
+    check_batch_config(config, problems)
 
 
 def _check_database_url(path: list[str | int], url: str, problems: SettingProblems) -> None:
@@ -121,6 +124,7 @@ class TapSettings:
     events_sql: SqlEventsSettings | None = None
     metrics_queries: tuple[MetricsQuery, ...] = ()
     metrics_endpoints: tuple[MetricsEndpoint, ...] = ()
+    batch: BatchSettings | None = None
 
     @property
     def has_metrics(self) -> bool:
@@ -144,4 +148,7 @@ class TapSettings:
                 MetricsEndpoint.from_config(endpoint)
                 for endpoint in config.get("metrics_endpoints", ())
             ),
+            batch=BatchSettings.from_config(config["batch_config"])
+            if config.get("batch_config")
+            else None,
         )

@@ -414,6 +414,17 @@ CONFIG_SCHEMA = th.PropertiesList(
             "rejected)."
         ),
     ),
+    th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=5,
+        title="Progress interval (seconds)",
+        description=(
+            "A run lasting longer logs, at most this often, the records handled and CRM "
+            "calls made so far per object type; every run ends with one summary line. "
+            "0 logs after every CRM call."
+        ),
+    ),
     additional_properties=False,
 ).to_dict()
 
@@ -545,6 +556,7 @@ class TargetSettings:
     dry_run: bool
     association_labels: bool
     hubspot: HubSpotSettings | None
+    progress_interval_seconds: float
     salesforce: SalesforceSettings | None = None
     plan_path: Path = Path("output/plan.json")
     company_match: tuple[str, ...] = COMPANY_MATCH_KEYS
@@ -602,4 +614,5 @@ class TargetSettings:
             sync_filter=dict(config["sync_filter"]),
             native_fields=native_fields_from_config(config["native_fields"]),
             association_label_fields=tuple(config["association_label_fields"]),
+            progress_interval_seconds=float(config["progress_interval_seconds"]),
         )

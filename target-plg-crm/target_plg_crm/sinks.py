@@ -179,6 +179,11 @@ class CRMStreamSink(BatchSink):
         """Count a created or updated record."""
         self.run.summary.add(self.object_type, result.outcome.value)
 
+    def mark_drained(self) -> None:
+        """After each batch (even one without CRM calls), progress if the interval passed."""
+        super().mark_drained()
+        self.run.progress.maybe_report()
+
 
 @dataclass
 class _Pending:

@@ -36,9 +36,10 @@ class RunSummary:
             "ignored_streams": dict(sorted(self.ignored_streams.items())),
         }
 
-    def log(self, logger: logging.Logger) -> None:
-        """One line per object type (and one per ignored stream)."""
+    def log(self, logger: logging.Logger, tail: str = "") -> None:
+        """One line: the outcomes per object type, ignored streams, then `tail`."""
         verb = ("would create", "would update") if self.dry_run else ("created", "updated")
+        parts = []
         for object_type, counts in sorted(self.counts.items()):
             # Filtered (sync_filter) and skipped (update_only) only when there are any.
             left_out = "".join(
@@ -46,19 +47,17 @@ class RunSummary:
                 for outcome in ("filtered", "skipped")
                 if counts[outcome]
             )
-            logger.info(
-                "%s: %d %s, %d %s, %d unchanged, %d rejected%s",
-                object_type,
-                counts["created"],
-                verb[0],
-                counts["updated"],
-                verb[1],
-                counts["unchanged"],
-                counts["rejected"],
-                left_out,
+            parts.append(
+                f"{object_type}: {counts['created']} {verb[0]}, {counts['updated']} {verb[1]}, "
+                f"{counts['unchanged']} unchanged, {counts['rejected']} rejected{left_out}"
             )
-        for stream, count in sorted(self.ignored_streams.items()):
-            logger.info("stream %s: %d records ignored (not a CRM stream)", stream, count)
+        parts += [
+            f"stream {stream}: {count} records ignored (not a CRM stream)"
+            for stream, count in sorted(self.ignored_streams.items())
+        ]
+        if tail:
+            parts.append(tail)
+        logger.info("run summary: %s", "; ".join(parts) or "no records")
 
     def write(self, path: Path) -> None:
         """Write the summary as JSON to `path`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
+import typing as t
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from target_plg_crm.crm.factory import open_crm
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.ledger import Ledger
 from target_plg_crm.plan import Plan
+from target_plg_crm.progress import CountedCRM, SyncProgress
 from target_plg_crm.rejects import RejectsFile
 from target_plg_crm.run_history import append_line, history_line
 from target_plg_crm.settings import TargetSettings
@@ -89,6 +91,7 @@ class SyncRun:
     summary: RunSummary
     logger: logging.Logger
     write_objects_first: Callable[[], None]
+    progress: SyncProgress
     directory: RunDirectory = field(default_factory=RunDirectory)
     warned_streams: set[str] = field(default_factory=set)
     #: (user id or e-mail, account id) of every membership the associations stream carried.
@@ -140,23 +143,27 @@ class SyncRun:
                 "the plan goes to %s",
                 settings.plan_path,
             )
+        summary = RunSummary(dry_run=settings.dry_run)
+        progress = SyncProgress(logger, settings.progress_interval_seconds, summary)
         run = cls(
             settings=settings,
-            crm=crm,
+            crm=t.cast("CRMClient", CountedCRM(crm, progress)),  # counts calls for progress
             ledger=ledger,
             rejects=RejectsFile(settings.rejects_path, enabled=not settings.dry_run),
-            summary=RunSummary(dry_run=settings.dry_run),
+            summary=summary,
             logger=logger,
             write_objects_first=write_objects_first,
             plan=plan,
+            progress=progress,
         )
         # A run that dies on an error still leaves its line in the run history.
         atexit.register(run.record_failure_at_exit)
         return run
 
     def finish(self) -> None:
-        """Log the summary, write it (not in a dry run), replace the rejects file, record."""
-        self.summary.log(self.logger)
+        """Log the summary line, write it (not in a dry run), the plan (in one), replace the
+        rejects file, record the run in the history."""
+        self.progress.finish()
         if self.plan is not None:
             counts = {k: dict(v) for k, v in self.summary.counts.items()}
             self.plan.write(self.settings.plan_path, counts)

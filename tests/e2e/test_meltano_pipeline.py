@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -198,6 +199,18 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
     assert labels == expected_labels
     assert any(len(v) > 1 for v in expected_labels.values())
 
+    # `meltano invoke plg-scores explain` explains a company with the mapping's config,
+    # as of the run's as_of, down to the score the CRM holds.
+    account = max(expected["companies"], key=lambda r: r["engagement_score"])
+    explained = meltano_project.meltano(
+        "invoke", "plg-scores", "explain", "--account", account["account_id"], "--format", "json"
+    )
+    explanation = json.loads(explained.stdout[explained.stdout.index("{") :])
+    assert explanation["record"]["engagement_score"] == account["engagement_score"]
+    assert sum(e["contribution"] for e in explanation["events"]) == explanation["engagement"]["raw"]
+    properties = companies[account["account_id"]]["properties"]
+    assert properties["plg_engagement_score"] == as_crm_string(account["engagement_score"])
+
 
 def test_second_run_reads_only_new_arrivals_and_writes_only_changes(
     meltano_project: MeltanoProject,
@@ -287,3 +300,37 @@ def test_lost_store_stops_the_run_and_full_refresh_rebuilds_it(
     } == scores
     summary = meltano_project.summary()["objects"]
     assert summary["contacts"]["created"] == summary["contacts"]["updated"] == 0
+
+
+def test_meltano_run_with_prod_batch_config_gives_the_crm_of_the_record_run(
+    meltano_project: MeltanoProject, tmp_path: Path
+) -> None:
+    """The prod environment's `batch_config` under `meltano run`: BATCH files, same CRM."""
+    generate(meltano_project.events_dir, **SMALL_DEMO)
+    meltano_project.run_pipeline()
+    record_crm = {t: meltano_project.crm_rows(t) for t in ("companies", "contacts")}
+
+    project = yaml.safe_load((meltano_project.root / "meltano.yml").read_text())
+    envs = {e["name"]: e for e in project["environments"]}
+    prod_tap = envs["prod"]["config"]["plugins"]["extractors"][0]
+    assert prod_tap["name"] == "tap-product-events"
+    dev_tap = envs["dev"]["config"]["plugins"]["extractors"][0]
+    dev_tap["config"]["batch_config"] = prod_tap["config"]["batch_config"]
+    (meltano_project.root / "meltano.yml").write_text(yaml.safe_dump(project, sort_keys=False))
+    shutil.rmtree(meltano_project.root / "output")
+    result = meltano_project.run_pipeline("--full-refresh")
+
+    batch_folder = meltano_project.root / ".meltano" / "plg-batches"
+    written = sorted(p.name for p in batch_folder.iterdir())
+    assert written and all(n.endswith(".parquet") for n in written), written
+    assert "BATCH file" in result.stderr
+    for table, rows in record_crm.items():
+        batch_rows = meltano_project.crm_rows(table)
+        assert _properties(batch_rows) == _properties(rows), table
+
+
+def _properties(rows: list[dict]) -> list[dict]:
+    return sorted(
+        ({k: v for k, v in r["properties"].items() if k != "plg_computed_at"} for r in rows),
+        key=lambda p: json.dumps(p, sort_keys=True),
+    )

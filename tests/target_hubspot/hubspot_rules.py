@@ -220,7 +220,7 @@ def required_scopes(method: str, path: str) -> tuple[str, ...]:
         return (f"crm.schemas.{object_type}.write",)
     if path.startswith("/crm/v3/objects/") and len(parts) >= 4:
         object_type = parts[3]
-        if path.endswith("/batch/read"):
+        if method == "GET" or path.endswith("/batch/read"):  # the paged list reads too
             return (f"crm.objects.{object_type}.read", f"crm.objects.{object_type}.write")
         return (f"crm.objects.{object_type}.write",)
     if path.startswith("/crm/v4/associations/"):

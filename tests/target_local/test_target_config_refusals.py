@@ -49,6 +49,11 @@ REFUSALS: dict[str, tuple[str, dict[str, Any], str]] = {
         "must be more than 0, got 0",
     ),
     "a zero batch size": ("batch_size_rows", {"batch_size_rows": 0}, "at least 1, got 0"),
+    "a negative progress interval": (
+        "progress_interval_seconds",
+        {"progress_interval_seconds": -5},
+        "must be at least 0, got -5",
+    ),
     "an empty file path": ("ledger_path", {"ledger_path": ""}, "must not be empty"),
     "a misspelt CRM": ("crm", {"crm": "hubspto"}, "did you mean `hubspot`?"),
     "hubspot without a token": (

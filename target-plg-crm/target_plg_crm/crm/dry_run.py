@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.association_labels import PRIMARY_LABEL
 from target_plg_crm.crm.emails import invalid_email, is_valid_email
+from target_plg_crm.crm.hubspot.access import TOKEN_INFO_PATH
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.object_types import CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
@@ -54,8 +55,10 @@ class DryRunCRM(CRMClient):
         return self.inner.identity
 
     def verify_access(self) -> None:
-        """The wrapped client's check (read scopes only: it is read-only)."""
+        """The wrapped client's check (read scopes only: it is read-only); the real run
+        makes the same one call first."""
         self.inner.verify_access()
+        self.plan.add_calls(f"POST {TOKEN_INFO_PATH}")
 
     def usage(self) -> CRMUsage:
         """The wrapped client's calls (reads only)."""

@@ -166,7 +166,9 @@ _SECONDLY_EXEMPT = re.compile(r"^/crm/v4/associations/[^/]+/[^/]+/(batch/[a-z/]+
 
 
 def endpoint(method: str, path: str) -> str:
-    """`METHOD /path` of a call, a property's name folded (`.../contacts/{name}`)."""
+    """`METHOD /path` of a call, without its query, a property's name folded
+    (`.../contacts/{name}`)."""
+    path = path.split("?", 1)[0]
     if method == "PATCH" and path.startswith("/crm/v3/properties/"):
         path = path.rsplit("/", 1)[0] + "/{name}"
     return f"{method} {path}"

@@ -134,7 +134,12 @@ class HubSpotCRM(CRMClient):
     def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
         """Update existing objects by HubSpot id (batch/update by 100)."""
         self._check_writable()
-        return self.objects.update(object_type, inputs)
+        waiting = self.provisioning.waiting_for_options(object_type)
+        sendable = [
+            UpdateInput(item.crm_id, item.key, _without_empty(item.properties, waiting))
+            for item in inputs
+        ]
+        return self.objects.update(object_type, sendable)
 
     def label_names(self) -> set[str] | None:
         """The portal's user-defined association labels (listed once a run)."""
@@ -157,15 +162,7 @@ class HubSpotCRM(CRMClient):
         not exist holds no value either, so leaving it out changes nothing.
         """
         waiting = self.provisioning.waiting_for_options(object_type)
-        if not waiting:
-            return list(inputs)
-        return [
-            UpsertInput(
-                item.key,
-                {k: v for k, v in item.properties.items() if not (k in waiting and v == "")},
-            )
-            for item in inputs
-        ]
+        return [UpsertInput(item.key, _without_empty(item.properties, waiting)) for item in inputs]
 
     def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
         """HubSpot ids of the existing objects among `keys` (batch read, never search)."""
@@ -175,3 +172,13 @@ class HubSpotCRM(CRMClient):
         """Create associations with their labels; archive labels no longer wanted."""
         self._check_writable()
         return self.associations.associate(inputs)
+
+
+def _without_empty(properties: Mapping[str, str], waiting: set[str]) -> dict[str, str]:
+    """`properties` without the empty values of enumerations not created yet.
+
+    HubSpot answers PROPERTY_DOESNT_EXIST even for an empty value; a property that does
+    not exist holds no value either, so leaving it out changes nothing. Upserts and the
+    updates of adopted companies both go through here.
+    """
+    return {k: v for k, v in properties.items() if not (k in waiting and v == "")}
