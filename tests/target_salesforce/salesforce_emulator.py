@@ -231,6 +231,7 @@ class SalesforceEmulator:
             "LastName": _field("LastName", "string", length=80, nillable=False),
             "Email": _field("Email", "email", length=80),
             "Title": _field("Title", "string", length=128),
+            "Phone": _field("Phone", "phone", length=40),
             "AccountId": _field("AccountId", "reference", referenceTo=["Account"]),
         }
         org.fields["Account"] = {
@@ -374,6 +375,11 @@ class SalesforceEmulator:
                     if isinstance(r, dict)
                 )
             ]
+
+    def edit_record(self, sobject: str, record_id: str, **values: Any) -> None:
+        """A person edits a record in Salesforce (e.g. a sales rep retypes a phone number)."""
+        with self._lock:
+            self._org.records[sobject][record_id].update(values)
 
     def records(self, sobject: str) -> list[dict[str, Any]]:
         """Copies of every record of `sobject`."""
