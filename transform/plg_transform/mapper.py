@@ -28,10 +28,11 @@ from plg_transform.settings import CONFIG_JSONSCHEMA, Settings
 from plg_transform.singer_input import FastSingerReader
 from plg_transform.snapshot import Snapshot
 from plg_transform.store import Store
+from plg_transform.store_bookmarks import MARKER_KEY, AbsorbedStates, StoreRewind, state_digest
 from plg_transform.store_staging import StoreStaging
 from plg_transform.timestamps import DAY_US
 
-STATE_KEY = "plg_transform"  # our key in the pipeline's STATE: {"store_id": ...}
+STATE_KEY = MARKER_KEY  # our key in the pipeline's STATE: {"store_id", "covers"}
 _ONE_US = timedelta(microseconds=1)
 
 
@@ -63,6 +64,7 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self.rollups = RollupRows(self.bad, lambda: self.store.con)  # daily_rollups stream
         self.unknown_streams: dict[str, int] = {}
         self.latest_state: dict | None = None
+        self.rewind: StoreRewind | None = None  # set when the store is behind the state
         self._store: Store | None = None
 
     def check_settings(self, config: t.Mapping[str, t.Any], problems: SettingProblems) -> None:
@@ -121,6 +123,8 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
             store = self.store
             try:
                 store.check_resumes_from(ours["store_id"])
+                if self.rewind is None:
+                    self.rewind = AbsorbedStates(store.con).check(ours)
             except Exception:
                 if store.is_new:
                     store.discard()  # leave no empty store behind to confuse the next run
@@ -163,6 +167,9 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
     def process_endofpipe(self) -> None:
         """Compute and write companies, contacts, associations, then the latest STATE."""
         started = time.monotonic()
+        if self.rewind is not None:
+            self._rewind(self.rewind)
+            return
         self._flush()
         read_s = time.perf_counter() - self._input_started
         self.logger.info(
@@ -188,6 +195,9 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
             self.logger.info(
                 "stored %(rollups_received)d roll-up rows (%(rollup_keys)d keys)", rollups
             )
+        forwarded = self._state_to_forward(store)
+        if isinstance(forwarded, dict):  # the store now covers it: remember that
+            AbsorbedStates(store.con).record(forwarded)
         snap = Snapshot(con=store.con, settings=self.settings, as_of_us=self.as_of_us)
         build_population(snap)
         build_traits(snap)
@@ -201,7 +211,7 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self.logger.info("score references (P90 or configured): %s", refs)
         self._emit(snap, metrics)
         if self.latest_state is not None:
-            self.write_message(singer.StateMessage(value=self._state_to_forward(store)))
+            self.write_message(singer.StateMessage(value=forwarded))
         for stream, n in sorted(self.unknown_streams.items()):
             self.logger.warning("unknown stream %r: %d records ignored", stream, n)
         self.bad.report(self.logger)
@@ -211,11 +221,24 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self.logger.info("computed and emitted in %.1f s", time.monotonic() - started)
 
     def _state_to_forward(self, store: Store) -> t.Any:
-        """The tap's latest state with our key added (the tap's own keys untouched)."""
+        """The tap's latest state with our marker added (the tap's own keys untouched).
+
+        The marker names the store and the digest of the bookmarks it now covers, which
+        the next run checks against the store's `absorbed_states` (store_bookmarks.py).
+        """
         value = self.latest_state
         if not isinstance(value, dict):
             return value
-        return {**value, STATE_KEY: {"store_id": store.store_id}}
+        marker = {"store_id": store.store_id, "covers": state_digest(value)}
+        return {**value, STATE_KEY: marker}
+
+    def _rewind(self, rewind: StoreRewind) -> None:
+        """Score nothing; forward the last STATE the store absorbed (store_bookmarks.py)."""
+        self.logger.warning("%s", rewind.message(self.settings.store_path))
+        self.write_message(singer.StateMessage(value=rewind.state))
+        self.bad.report(self.logger)
+        self.store.close()
+        self._store = None
 
     def _emit(self, snap: Snapshot, metrics: dict[str, list[str]]) -> None:
         out = sys.stdout
