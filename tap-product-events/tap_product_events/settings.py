@@ -17,6 +17,7 @@ from plg_settings import SettingProblems
 from singer_sdk import typing as th
 
 from tap_product_events.arrival import parse_instant
+from tap_product_events.message_limits import MAX_MESSAGE_BYTES
 from tap_product_events.sources.archives.settings import EVENTS_PATHS
 from tap_product_events.sources.metrics.settings import (
     METRICS_ENDPOINTS,
@@ -34,6 +35,7 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     EVENTS_SQL,
     METRICS_QUERIES,
     METRICS_ENDPOINTS,
+    MAX_MESSAGE_BYTES,
     th.Property(
         "start_date",
         th.DateTimeType,
@@ -118,6 +120,7 @@ class TapSettings:
     events_paths: tuple[str, ...]
     start_date: dt.datetime | None
     strict: bool
+    max_message_bytes: int
     events_sql: SqlEventsSettings | None = None
     metrics_queries: tuple[MetricsQuery, ...] = ()
     metrics_endpoints: tuple[MetricsEndpoint, ...] = ()
@@ -136,6 +139,7 @@ class TapSettings:
             events_paths=tuple(config.get("events_paths", ())),
             start_date=parse_instant(start_date) if start_date is not None else None,
             strict=config["strict"],
+            max_message_bytes=config["max_message_bytes"],
             events_sql=SqlEventsSettings.from_config(events_sql) if events_sql else None,
             metrics_queries=tuple(
                 MetricsQuery.from_config(query) for query in config.get("metrics_queries", ())

@@ -143,6 +143,10 @@ CASES: dict[str, tuple[dict[str, t.Any], str]] = {
         {"events_paths": ["ARCHIVE"], "events_sql": {"url": "DUCKDB", "connect_retries": -1}},
         "`events_sql.connect_retries`: must be at least 0, got -1",
     ),
+    "message limit too small": (
+        {"events_paths": ["ARCHIVE"], "max_message_bytes": 10},
+        "`max_message_bytes`: must be at least 1024, got 10",
+    ),
     "page size zero": (
         {"events_paths": ["ARCHIVE"], "metrics_endpoints": [_endpoint(pagination={"size": 0})]},
         "`metrics_endpoints[0].pagination.size`: must be at least 1, got 0",

@@ -25,6 +25,11 @@ import orjson
 
 from tap_product_events.arrival import ArrivalWatermark, StartDateFilter
 from tap_product_events.malformed import MalformedLineReport
+from tap_product_events.message_limits import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    OversizeLine,
+    bounded_lines,
+)
 from tap_product_events.segment_messages import MalformedMessageError, arrival_text
 from tap_product_events.sources.archives.settings import SUPPORTED_SUFFIXES
 from tap_product_events.sources.event_source import Accept, SourceOutput
@@ -84,10 +89,12 @@ class EventArchives:
         patterns: t.Sequence[str],
         logger: logging.Logger,
         report: MalformedLineReport,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         self.patterns = patterns
         self.logger = logger
         self.report = report
+        self.max_message_bytes = max_message_bytes
 
     def read(
         self,
@@ -151,6 +158,7 @@ class _FileReader:
         self.previous = previous
         self.logger = source.logger
         self.report = source.report
+        self.limit = source.max_message_bytes
 
     def read(
         self, accept: Accept, watermark: ArrivalWatermark, start_filter: StartDateFilter | None
@@ -174,16 +182,16 @@ class _FileReader:
 
     def _take_lines(
         self,
-        lines: t.Iterable[bytes],
+        lines: t.Iterable[bytes | OversizeLine],
         first_line_number: int,
         accept: Accept,
         watermark: ArrivalWatermark,
         start_filter: StartDateFilter | None,
-    ) -> tuple[int, int, bytes | None]:
-        """Parse and accept lines; returns (lines taken, messages, unfinished last line).
+    ) -> tuple[int, int, int | None]:
+        """Parse and accept lines; returns (lines taken, messages, unfinished line's bytes).
 
-        A last line without its newline that does not parse is returned, not reported: in
-        a plain file it may still be being written.
+        A last line without its newline that does not parse (or is over the size limit)
+        is returned, not reported: in a plain file it may still be being written.
         Raises _DamagedInputError when reading fails part-way (I/O error, damaged gzip data).
         """
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
@@ -195,13 +203,19 @@ class _FileReader:
         try:
             for line in lines:
                 line_number += 1
+                if type(line) is OversizeLine:
+                    if not line.complete:
+                        return line_number - first_line_number, messages, line.size
+                    report(path, line_number, line.reason(self.limit))
+                    continue
+                line = t.cast("bytes", line)
                 try:
                     message = loads(line)
                 except decode_error as exc:
                     if not line.strip():
                         continue
                     if not line.endswith(b"\n"):
-                        return line_number - first_line_number, messages, line
+                        return line_number - first_line_number, messages, len(line)
                     if line_number != 1 or not line.startswith(_BOM):
                         report(path, line_number, f"not valid JSON ({exc})")
                         continue
@@ -258,9 +272,13 @@ class _PlainReader(_FileReader):
             with open(self.path, "rb") as handle:
                 handle.seek(offset)
                 taken, messages, unfinished = self._take_lines(
-                    handle, lines_before + 1, accept, watermark, start_filter
+                    bounded_lines(handle, self.limit),
+                    lines_before + 1,
+                    accept,
+                    watermark,
+                    start_filter,
                 )
-                end = handle.tell() - (len(unfinished) if unfinished else 0)
+                end = handle.tell() - (unfinished or 0)
         except _DamagedInputError as exc:
             self._unreadable(f"reading failed {exc}")
             return None
@@ -292,7 +310,7 @@ class _GzipReader(_FileReader):
         try:
             with gzip.open(self.path, "rb") as handle:
                 taken, messages, unfinished = self._take_lines(
-                    handle, 1, accept, watermark, start_filter
+                    bounded_lines(handle, self.limit), 1, accept, watermark, start_filter
                 )
         except _DamagedInputError as exc:
             # A truncated or corrupt archive (perhaps still being uploaded): the lines
