@@ -30,7 +30,6 @@ from plg_transform.snapshot import Snapshot
 from plg_transform.store import Store
 from plg_transform.store_bookmarks import MARKER_KEY, AbsorbedStates, StoreRewind, state_digest
 from plg_transform.store_staging import StoreStaging
-from plg_transform.timestamps import DAY_US
 
 STATE_KEY = MARKER_KEY  # our key in the pipeline's STATE: {"store_id", "covers"}
 _ONE_US = timedelta(microseconds=1)
@@ -51,15 +50,27 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self.run_started_us = (now - datetime(1970, 1, 1, tzinfo=UTC)) // _ONE_US
         self.as_of_us = self.settings.as_of_us or self.run_started_us
         self.bad = BadInput(strict=self.settings.strict)
-        self.rows = MessageRows(self.settings.account_id_paths, self.bad, self.run_started_us)
+        settings = self.settings
+        self.rows = MessageRows(
+            settings.account_id_paths,
+            self.bad,
+            self.run_started_us,
+            earliest_us=settings.earliest_event_us,
+            skew_us=settings.max_clock_skew_us,
+        )
         self.staging = StoreStaging(
             lambda: self.store,
             self.rows,
-            self.settings.account_id_paths,
-            self.run_started_us + DAY_US,
+            settings.account_id_paths,
+            self.run_started_us + settings.max_clock_skew_us,
+            earliest_us=settings.earliest_event_us,
         )
         if isinstance(self.message_reader, FastSingerReader):
             self.message_reader.take_raw_records(INPUT_STREAMS, self.staging.add_lines)
+            self.message_reader.max_line_bytes = settings.max_record_bytes
+            self.message_reader.on_oversize = lambda line: self.bad.add(
+                "oversize_line", line.describe()
+            )
         self._input_started = time.perf_counter()
         self.rollups = RollupRows(self.bad, lambda: self.store.con)  # daily_rollups stream
         self.unknown_streams: dict[str, int] = {}
