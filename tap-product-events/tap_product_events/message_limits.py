@@ -69,7 +69,10 @@ def bounded_lines(handle: _Readable, limit: int) -> t.Iterator[bytes | OversizeL
             if len(line.rstrip(b"\r\n")) <= limit:
                 yield line
                 continue
-            yield OversizeLine(size=len(line.rstrip(b"\r\n")), complete=line.endswith(b"\n"))
+            complete = line.endswith(b"\n")
+            yield OversizeLine(
+                size=len(line.rstrip(b"\r\n") if complete else line), complete=complete
+            )
             continue
         size, complete = len(line), False
         while True:
