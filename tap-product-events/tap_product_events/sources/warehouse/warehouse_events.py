@@ -32,6 +32,7 @@ from tap_product_events.sources.warehouse.settings import (
     ROLLED_UP_STREAMS,
     SqlEventsSettings,
 )
+from tap_product_events.sources.warehouse.table_columns import table_columns, table_names
 from tap_product_events.sources.warehouse.warehouse_rows import COMMON_COLUMNS, RowShape
 from tap_product_events.sources.warehouse.warehouse_table import (
     WarehouseTable,
@@ -114,8 +115,7 @@ class WarehouseEvents:
     def _tables(self, engine: Engine) -> list[WarehouseTable]:
         settings = self.settings
         schema = settings.schema
-        inspector = sa.inspect(engine)
-        existing = set(inspector.get_table_names(schema=schema))
+        existing = table_names(engine, schema)
         actual_names = dict(settings.columns)
         standard_names = {actual: std for std, actual in actual_names.items()}
         found: list[WarehouseTable] = []
@@ -128,11 +128,11 @@ class WarehouseEvents:
                     continue
                 try:
                     # Columns only: full reflection (constraints...) fails on some dialects.
-                    columns = inspector.get_columns(name, schema=schema)
+                    columns = table_columns(engine, name, schema)
                     table = sa.Table(
                         name,
                         sa.MetaData(),
-                        *(sa.Column(c["name"], c["type"]) for c in columns),
+                        *(sa.Column(column, type_) for column, type_ in columns),
                         schema=schema,
                     )
                 except (NoSuchTableError, DBAPIError) as exc:
