@@ -200,6 +200,7 @@ class WarehouseEvents:
             ignored=settings.ignore_columns | _bookkeeping(wt),
             json_columns=settings.json_columns,
             camel_case_keys=settings.camel_case_keys,
+            account_columns=settings.account_columns,
         )
         query = sa.select(*columns, wt.arrival.label("__arrived__"))
         if since is not None:
