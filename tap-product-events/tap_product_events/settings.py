@@ -17,7 +17,7 @@ from plg_settings import SettingProblems
 from singer_sdk import typing as th
 
 from tap_product_events.arrival import parse_instant
-from tap_product_events.sources.archives.settings import EVENTS_PATHS
+from tap_product_events.sources.archives.settings import EVENTS_PATHS, STORAGE_OPTIONS
 from tap_product_events.sources.metrics.settings import (
     METRICS_ENDPOINTS,
     METRICS_QUERIES,
@@ -31,6 +31,7 @@ SOURCE_SETTINGS = ("events_paths", "events_sql", "metrics_queries", "metrics_end
 
 CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     EVENTS_PATHS,
+    STORAGE_OPTIONS,
     EVENTS_SQL,
     METRICS_QUERIES,
     METRICS_ENDPOINTS,
@@ -121,6 +122,7 @@ class TapSettings:
     events_sql: SqlEventsSettings | None = None
     metrics_queries: tuple[MetricsQuery, ...] = ()
     metrics_endpoints: tuple[MetricsEndpoint, ...] = ()
+    storage_options: t.Mapping[str, t.Mapping[str, t.Any]] | None = None
 
     @property
     def has_metrics(self) -> bool:
@@ -134,6 +136,7 @@ class TapSettings:
         events_sql = config.get("events_sql")
         return cls(
             events_paths=tuple(config.get("events_paths", ())),
+            storage_options=config.get("storage_options"),
             start_date=parse_instant(start_date) if start_date is not None else None,
             strict=config["strict"],
             events_sql=SqlEventsSettings.from_config(events_sql) if events_sql else None,

@@ -95,7 +95,14 @@ class SyncPass:
         """The configured message sources, in the order they are read."""
         sources: list[EventSource] = []
         if self.settings.events_paths:
-            sources.append(EventArchives(self.settings.events_paths, self.logger, report))
+            sources.append(
+                EventArchives(
+                    self.settings.events_paths,
+                    self.logger,
+                    report,
+                    storage_options=self.settings.storage_options,
+                )
+            )
         if self.settings.events_sql is not None:
             sources.append(WarehouseEvents(self.settings.events_sql, self.logger, report))
         return sources

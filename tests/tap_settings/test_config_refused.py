@@ -195,6 +195,14 @@ CASES: dict[str, tuple[dict[str, t.Any], str]] = {
         {"events_paths": ["ARCHIVE"], "metrics_endpoints": [_endpoint(url="ftp://host/x")]},
         "`metrics_endpoints[0].url`: expected an http:// or https:// URL",
     ),
+    "typo in an object-storage option": (
+        {"events_paths": ["ARCHIVE"], "storage_options": {"s3": {"secret_key": PASSWORD}}},
+        "`storage_options.s3.secret_key`: unknown setting; did you mean `secret`?",
+    ),
+    "object-storage secret of the wrong type": (
+        {"events_paths": ["ARCHIVE"], "storage_options": {"s3": {"secret": SECRET_NUMBER}}},
+        "`storage_options.s3.secret`",
+    ),
 }
 
 
