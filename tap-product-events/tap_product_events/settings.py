@@ -48,6 +48,16 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
         examples=["2026-01-01T00:00:00Z"],
     ),
     th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=10,
+        title="Progress interval (seconds)",
+        description=(
+            "A long read logs its progress (files or tables, messages, messages/s, where "
+            "it is reading) at most this often; a shorter run logs only its summary line."
+        ),
+    ),
+    th.Property(
         "strict",
         th.BooleanType,
         default=False,
@@ -123,6 +133,7 @@ class TapSettings:
     metrics_queries: tuple[MetricsQuery, ...] = ()
     metrics_endpoints: tuple[MetricsEndpoint, ...] = ()
     storage_options: t.Mapping[str, t.Mapping[str, t.Any]] | None = None
+    progress_interval_seconds: float = 10
 
     @property
     def has_metrics(self) -> bool:
@@ -137,6 +148,7 @@ class TapSettings:
         return cls(
             events_paths=tuple(config.get("events_paths", ())),
             storage_options=config.get("storage_options"),
+            progress_interval_seconds=config["progress_interval_seconds"],
             start_date=parse_instant(start_date) if start_date is not None else None,
             strict=config["strict"],
             events_sql=SqlEventsSettings.from_config(events_sql) if events_sql else None,

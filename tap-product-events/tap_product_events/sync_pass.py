@@ -16,6 +16,7 @@ import typing as t
 import weakref
 
 from tap_product_events.malformed import MalformedLineReport
+from tap_product_events.progress import ReadProgress
 from tap_product_events.segment_messages import to_record
 from tap_product_events.settings import TapSettings
 from tap_product_events.sources.archives.event_archives import EventArchives
@@ -68,14 +69,29 @@ class SyncPass:
         self._spool, self._waiting = spool, set(selected)
         writers = {name: spool.writer(name) for name in selected}
 
+        progress = ReadProgress(self.logger, self.settings.progress_interval_seconds)
+        counted = progress.counted
+
         def accept(message: dict[str, t.Any]) -> None:
             stream_name, record = to_record(message)
             append = writers.get(stream_name)
             if append is not None:  # deselected streams' messages are read past
                 append(record)
+            counted()
+
+        rollup = writers.get(ROLLUP_STREAM)
+
+        def accept_rollup(record: dict[str, t.Any]) -> None:
+            assert rollup is not None
+            rollup(record)
+            counted()
 
         report = MalformedLineReport(self.logger, strict=self.settings.strict)
-        output = SourceOutput(message=accept, rollup=writers.get(ROLLUP_STREAM))
+        output = SourceOutput(
+            message=accept,
+            rollup=accept_rollup if rollup is not None else None,
+            progress=progress,
+        )
         sources_state = self.tap_state.get(SOURCES_STATE_KEY) or {}
         self._pending = {}
         for source in self._event_sources(report):
@@ -83,6 +99,7 @@ class SyncPass:
             start_date = self.settings.start_date if previous is None else None
             self._pending[source.state_key] = source.read(previous, output, start_date)
         spool.finish_writing()
+        progress.summary()
         self.logger.info(
             "Records per stream: %s",
             ", ".join(f"{name}: {n}" for name, n in sorted(spool.counts.items())) or "-",

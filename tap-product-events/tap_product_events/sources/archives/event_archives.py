@@ -35,7 +35,7 @@ from tap_product_events.sources.archives.remote_objects import (
     scheme_of,
 )
 from tap_product_events.sources.archives.settings import SUPPORTED_SUFFIXES
-from tap_product_events.sources.event_source import Accept, SourceOutput
+from tap_product_events.sources.event_source import Accept, SourceOutput, reading
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -100,6 +100,7 @@ class EventArchives:
         self.logger = logger
         self.report = report
         self.remote = RemoteArchives(storage_options or {})
+        self._output = SourceOutput(message=lambda _message: None)
 
     def read(
         self,
@@ -113,6 +114,7 @@ class EventArchives:
         only after the records were emitted.
         """
         start_filter = StartDateFilter(start_date) if start_date is not None else None
+        self._output = output
         result = self._read(previous or {}, output.message, start_filter)
         self.logger.info(
             "Read %d new messages; files read: %d; source: events_paths",
@@ -145,6 +147,7 @@ class EventArchives:
         files_read = messages = 0
         remote_objects = self._remote_objects(old_files, new_files)
         for path in find_archive_files(self.patterns, self.logger):
+            reading(self._output, path)
             reader = _GzipReader if is_gzip(path) else _PlainReader
             outcome = reader(path, old_files.get(path), self).read(accept, watermark, start_filter)
             if outcome is None:
@@ -155,6 +158,7 @@ class EventArchives:
                 files_read += 1
                 messages += count
         for url, identity in sorted(remote_objects.items()):
+            reading(self._output, url)
             remote = _ObjectReader(url, old_files.get(url), self, identity)
             outcome = remote.read(accept, watermark, start_filter)
             if outcome is None:

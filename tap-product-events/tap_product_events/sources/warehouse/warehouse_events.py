@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from tap_product_events.arrival import format_instant, parse_instant
 from tap_product_events.malformed import MalformedLineReport
 from tap_product_events.segment_messages import MESSAGE_TYPES, MalformedMessageError
-from tap_product_events.sources.event_source import Accept, SourceOutput
+from tap_product_events.sources.event_source import Accept, SourceOutput, reading
 from tap_product_events.sources.sql_connection import failure_text, open_engine
 from tap_product_events.sources.warehouse.daily_rollups import DailyRollupQuery
 from tap_product_events.sources.warehouse.settings import (
@@ -65,6 +65,7 @@ class WarehouseEvents:
         self.settings = settings
         self.logger = logger
         self.report = report
+        self._output = SourceOutput(message=lambda _message: None)
 
     def read(
         self,
@@ -73,6 +74,7 @@ class WarehouseEvents:
         start_date: dt.datetime | None,
     ) -> dict[str, t.Any]:
         """Pass every message (and roll-up) that arrived since `previous` on, once."""
+        self._output = output
         result = self._read(previous or {}, output, start_date)
         self.logger.info(
             "events_sql: read %d new messages and %d daily roll-ups from %s",
@@ -210,6 +212,7 @@ class WarehouseEvents:
         latest: dt.datetime | None = None
         read = 0
         location = f"table {wt.label}"
+        reading(self._output, location)
         try:
             with engine.connect() as connection:
                 rows = connection.execution_options(yield_per=_FETCH_ROWS).execute(query)
@@ -254,6 +257,7 @@ class WarehouseEvents:
             sources, self.settings.account_columns, self.settings.rollup_first_events
         )
         location = "daily_rollups (" + ", ".join(wt.label for wt in sources) + ")"
+        reading(self._output, location)
         try:
             with engine.connect() as connection:
                 # The mark comes first: rows arriving while the roll-up runs are only
