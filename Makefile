@@ -28,6 +28,6 @@ bench: setup
 # pip from the package directories without the lock (the newest versions the ranges allow).
 test-installed: setup
 	rm -rf .venv-installed
-	.venv/bin/python tests/installed/installed_venv.py .venv-installed duckdb,postgres
+	.venv/bin/python tests/installed/installed_venv.py .venv-installed duckdb,postgres,s3
 	PLG_TAP_EXECUTABLE=$(CURDIR)/.venv-installed/bin/tap-product-events \
 	  .venv/bin/python -m pytest -n 2 -q tests/installed tests/tap_warehouse tests/tap_archives tests/tap_metrics

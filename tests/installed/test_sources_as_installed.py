@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from ..tap_archives.conftest import track
+from ..tap_archives.test_tap_object_storage import BUCKET, KEYS, _put
 from ..tap_runs import TapRun, run_tap_cli
 from ..tap_warehouse.message_set import segment_messages
 from ..tap_warehouse.segment_warehouse import load_messages
@@ -151,3 +153,17 @@ def test_metrics_queries_read_as_installed_give_the_dev_venv_records(
 
     assert metrics(user) == metrics(dev)
     assert len(metrics(user)) == 2
+
+
+def test_s3_archives_read_as_installed_give_the_dev_venv_records(
+    s3_endpoint: str, tmp_path: Path, installed_tap: InstalledTap
+) -> None:
+    _put(s3_endpoint, "segment/a.jsonl.gz", [track("a-1"), track("a-2")])
+    _put(s3_endpoint, "segment/b.jsonl", [track("b-1")])
+    config = {
+        "events_paths": [f"s3://{BUCKET}/segment"],
+        "storage_options": {"s3": {**KEYS, "endpoint_url": s3_endpoint}},
+    }
+    dev, user = _both(tmp_path, installed_tap, config)
+    assert user == dev
+    assert sorted(r["messageId"] for r in user["tracks"]) == ["a-1", "a-2", "b-1"]
