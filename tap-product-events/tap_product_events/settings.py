@@ -17,6 +17,7 @@ from plg_settings import SettingProblems
 from singer_sdk import typing as th
 
 from tap_product_events.arrival import parse_instant
+from tap_product_events.batch_settings import BATCH_CONFIG, BatchSettings, check_batch_config
 from tap_product_events.sources.archives.settings import EVENTS_PATHS, STORAGE_OPTIONS
 from tap_product_events.sources.metrics.settings import (
     METRICS_ENDPOINTS,
@@ -70,6 +71,7 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
             "are logged, counted and skipped."
         ),
     ),
+    BATCH_CONFIG,
     additional_properties=False,
 ).to_dict()
 
@@ -99,6 +101,7 @@ def check_settings(config: t.Mapping[str, t.Any], problems: SettingProblems) -> 
         if not endpoint["url"].startswith(("http://", "https://")):
             problems.add(["metrics_endpoints", index, "url"], "expected an http:// or https:// URL")
     _check_unique_names("metrics_endpoints", endpoints, problems)
+    check_batch_config(config, problems)
 
 
 def _check_database_url(path: list[str | int], url: str, problems: SettingProblems) -> None:
@@ -134,6 +137,7 @@ class TapSettings:
     metrics_endpoints: tuple[MetricsEndpoint, ...] = ()
     storage_options: t.Mapping[str, t.Mapping[str, t.Any]] | None = None
     progress_interval_seconds: float = 10
+    batch: BatchSettings | None = None
 
     @property
     def has_metrics(self) -> bool:
@@ -159,4 +163,7 @@ class TapSettings:
                 MetricsEndpoint.from_config(endpoint)
                 for endpoint in config.get("metrics_endpoints", ())
             ),
+            batch=BatchSettings.from_config(config["batch_config"])
+            if config.get("batch_config")
+            else None,
         )

@@ -294,6 +294,17 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         uniqueItems=True,
     ),
     th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=5,
+        title="Progress interval (seconds)",
+        description=(
+            "A run lasting longer logs the input read so far (records, records/s) at most "
+            "this often, then one line per phase (staging, storing, scoring, emitting) with "
+            "counts and durations; a shorter run logs one summary line. 0 logs everything."
+        ),
+    ),
+    th.Property(
         "strict",
         th.BooleanType,
         default=False,
@@ -355,6 +366,7 @@ class Settings:
     lifecycle: tuple[Rule, ...]
     user_traits: tuple[str, ...]
     account_traits: tuple[str, ...]
+    progress_interval_seconds: float
     strict: bool
 
     @classmethod
@@ -401,6 +413,7 @@ class Settings:
             lifecycle=rules("lifecycle", "stage"),
             user_traits=tuple(config["user_traits"]),
             account_traits=tuple(config["account_traits"]),
+            progress_interval_seconds=float(config["progress_interval_seconds"]),
             strict=config["strict"],
         )
 

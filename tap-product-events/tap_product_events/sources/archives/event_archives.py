@@ -129,6 +129,12 @@ class EventArchives:
             )
         return result.bookmark
 
+    def file_reader(
+        self, path: str, previous: t.Mapping[str, t.Any] | None, gzip: bool
+    ) -> _FileReader:
+        """The reader of one archive file (BATCH output reads its lines in bulk)."""
+        return (_GzipReader if gzip else _PlainReader)(path, previous, self)
+
     def _read(
         self,
         previous: t.Mapping[str, t.Any],
@@ -148,8 +154,8 @@ class EventArchives:
         remote_objects = self._remote_objects(old_files, new_files)
         for path in find_archive_files(self.patterns, self.logger):
             reading(self._output, path)
-            reader = _GzipReader if is_gzip(path) else _PlainReader
-            outcome = reader(path, old_files.get(path), self).read(accept, watermark, start_filter)
+            reader = self.file_reader(path, old_files.get(path), is_gzip(path))
+            outcome = reader.read(accept, watermark, start_filter)
             if outcome is None:
                 continue  # unreadable this time: keep the old bookmark, retry next run
             mark, count = outcome
