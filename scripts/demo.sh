@@ -49,7 +49,8 @@ cat <<EOT
 Where the results are:
   output/crm.sqlite        the local CRM (tables contacts, companies, associations, properties);
                            e.g. sqlite3 output/crm.sqlite "select email, properties from contacts limit 3"
-  output/rejects.jsonl     records the CRM refused, with the reason
+  output/rejects.jsonl     records the CRM refused in the latest run, with the reason
+  output/run-history.jsonl one line per run: counts per object and outcome, calls, rejects
   output/plg-report.html   the HTML report (again: .venv/bin/meltano invoke plg-report:render)
   output/plg-store.duckdb  the transform's store (every deduplicated message, traits, metrics)
   output/ledger.sqlite     what the target last wrote per record (unchanged records skip the CRM)

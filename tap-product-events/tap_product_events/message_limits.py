@@ -49,11 +49,11 @@ class OversizeLine:
         )
 
 
-class _Readable(t.Protocol):
+class Readable(t.Protocol):
     def readline(self, size: int = -1, /) -> bytes: ...
 
 
-def bounded_lines(handle: _Readable, limit: int) -> t.Iterator[bytes | OversizeLine]:
+def bounded_lines(handle: Readable, limit: int) -> t.Iterator[bytes | OversizeLine]:
     """The lines of a binary file (with their newline), at most `limit` bytes each held.
 
     A line longer than `limit` (newline excluded) comes out as an OversizeLine; its

@@ -17,8 +17,9 @@ from plg_settings import SettingProblems
 from singer_sdk import typing as th
 
 from tap_product_events.arrival import parse_instant
+from tap_product_events.batch_settings import BATCH_CONFIG, BatchSettings, check_batch_config
 from tap_product_events.message_limits import MAX_MESSAGE_BYTES
-from tap_product_events.sources.archives.settings import EVENTS_PATHS
+from tap_product_events.sources.archives.settings import EVENTS_PATHS, STORAGE_OPTIONS
 from tap_product_events.sources.metrics.settings import (
     METRICS_ENDPOINTS,
     METRICS_QUERIES,
@@ -32,6 +33,7 @@ SOURCE_SETTINGS = ("events_paths", "events_sql", "metrics_queries", "metrics_end
 
 CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     EVENTS_PATHS,
+    STORAGE_OPTIONS,
     EVENTS_SQL,
     METRICS_QUERIES,
     METRICS_ENDPOINTS,
@@ -49,6 +51,16 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
         examples=["2026-01-01T00:00:00Z"],
     ),
     th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=10,
+        title="Progress interval (seconds)",
+        description=(
+            "A long read logs its progress (files or tables, messages, messages/s, where "
+            "it is reading) at most this often; a shorter run logs only its summary line."
+        ),
+    ),
+    th.Property(
         "strict",
         th.BooleanType,
         default=False,
@@ -61,6 +73,7 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
             "are logged, counted and skipped."
         ),
     ),
+    BATCH_CONFIG,
     additional_properties=False,
 ).to_dict()
 
@@ -90,6 +103,7 @@ def check_settings(config: t.Mapping[str, t.Any], problems: SettingProblems) -> 
         if not endpoint["url"].startswith(("http://", "https://")):
             problems.add(["metrics_endpoints", index, "url"], "expected an http:// or https:// URL")
     _check_unique_names("metrics_endpoints", endpoints, problems)
+    check_batch_config(config, problems)
 
 
 def _check_database_url(path: list[str | int], url: str, problems: SettingProblems) -> None:
@@ -124,6 +138,9 @@ class TapSettings:
     events_sql: SqlEventsSettings | None = None
     metrics_queries: tuple[MetricsQuery, ...] = ()
     metrics_endpoints: tuple[MetricsEndpoint, ...] = ()
+    storage_options: t.Mapping[str, t.Mapping[str, t.Any]] | None = None
+    progress_interval_seconds: float = 10
+    batch: BatchSettings | None = None
 
     @property
     def has_metrics(self) -> bool:
@@ -137,6 +154,8 @@ class TapSettings:
         events_sql = config.get("events_sql")
         return cls(
             events_paths=tuple(config.get("events_paths", ())),
+            storage_options=config.get("storage_options"),
+            progress_interval_seconds=config["progress_interval_seconds"],
             start_date=parse_instant(start_date) if start_date is not None else None,
             strict=config["strict"],
             max_message_bytes=config["max_message_bytes"],
@@ -148,4 +167,7 @@ class TapSettings:
                 MetricsEndpoint.from_config(endpoint)
                 for endpoint in config.get("metrics_endpoints", ())
             ),
+            batch=BatchSettings.from_config(config["batch_config"])
+            if config.get("batch_config")
+            else None,
         )

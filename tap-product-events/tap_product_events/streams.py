@@ -6,6 +6,7 @@ import typing as t
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
+from singer_sdk.helpers._batch import BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import SelectionMask
 
@@ -16,10 +17,15 @@ from tap_product_events.sources.warehouse.daily_rollups import STREAM_NAME as DA
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding
     from singer_sdk.helpers.types import Context
+
+    from tap_product_events.batch_settings import BatchSettings
 
 RecordsOf = t.Callable[[str], t.Iterator[dict[str, t.Any]]]
 """A stream's records of this run, by stream name (the run's SyncPass hands them out)."""
+BatchesOf = t.Callable[[str], t.Iterator[list[str]]]
+"""A stream's batch file URLs of this run, by stream name (BATCH output)."""
 
 _ID = "A string, or null. Numbers in the source become decimal strings, '' becomes null."
 _TIME = "As the source wrote it (ISO 8601 in Segment's spec); not re-formatted."
@@ -88,6 +94,9 @@ class MessageStream(Stream):
     # Records are already JSON types; nested objects pass through without conformance.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
+    batches_of: BatchesOf | None = None
+    batch_settings: BatchSettings | None = None
+
     def __init__(self, tap: Tap, message_type: MessageType, records_of: RecordsOf) -> None:
         super().__init__(tap, schema=message_schema(message_type), name=message_type.stream)
         self.message_type = message_type
@@ -114,6 +123,26 @@ class MessageStream(Stream):
         """The records of this stream that arrived since the last run."""
         return self.records_of(self.name)
 
+    def get_batch_config(self, config: t.Mapping[str, t.Any]) -> BatchConfig | None:
+        """The run's `batch_config` as read into the tap's settings (defaults filled in)."""
+        batch = self.batch_settings
+        if batch is None:
+            return None
+        storage = {"root": batch.folder.as_uri(), "prefix": batch.prefix}
+        return BatchConfig.from_dict({"encoding": batch.encoding(), "storage": storage})
+
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> t.Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
+        """The batch files the run's single pass wrote for this stream (one BATCH message).
+
+        The SDK writes each BATCH message before it asks for the next; the bookmarks are
+        committed only after the last stream's message (see SyncPass.batches).
+        """
+        assert self.batches_of is not None
+        for manifest in self.batches_of(self.name):
+            yield batch_config.encoding, manifest
+
 
 class DailyRollupStream(MessageStream):
     """The `daily_rollups` stream of the SQL source's push-down mode (one run's recounts)."""
@@ -130,3 +159,12 @@ class DailyRollupStream(MessageStream):
 def message_streams(tap: Tap, records_of: RecordsOf) -> list[MessageStream]:
     """One stream per Segment message type."""
     return [MessageStream(tap, m, records_of) for m in MESSAGE_TYPES.values()]
+
+
+def use_batches(
+    streams: t.Iterable[MessageStream], batch: BatchSettings | None, batches_of: BatchesOf
+) -> None:
+    """With `batch_config` set, the streams announce batch files instead of records."""
+    for stream in streams:
+        stream.batch_settings = batch
+        stream.batches_of = batches_of

@@ -15,9 +15,12 @@ import logging
 import typing as t
 import weakref
 
+from tap_product_events.batch_output import BatchSpool
 from tap_product_events.malformed import MalformedLineReport
+from tap_product_events.progress import ReadProgress
 from tap_product_events.segment_messages import to_record
 from tap_product_events.settings import TapSettings
+from tap_product_events.sources.archives.batch_reader import BulkEventArchives
 from tap_product_events.sources.archives.event_archives import EventArchives
 from tap_product_events.sources.event_source import EventSource, SourceOutput
 from tap_product_events.sources.warehouse.daily_rollups import STREAM_NAME as ROLLUP_STREAM
@@ -44,7 +47,7 @@ class SyncPass:
         self.selected_streams = selected_streams
         self.write_state = write_state
         self.logger = logger
-        self._spool: Spool | None = None
+        self._spool: Spool | BatchSpool | None = None
         self._waiting: set[str] = set()
         self._pending: dict[str, t.Any] = {}
 
@@ -52,8 +55,24 @@ class SyncPass:
         """The stream's records of this run; the first call reads the sources."""
         if self._spool is None or stream_name not in self._waiting:
             self._read_sources()
-        assert self._spool is not None
+        assert isinstance(self._spool, Spool)
         yield from self._spool.read(stream_name)
+        self._waiting.discard(stream_name)
+        if not self._waiting:
+            self._commit()
+
+    def batches(self, stream_name: str) -> t.Iterator[list[str]]:
+        """The stream's batch file URLs of this run (BATCH output); the first call reads.
+
+        The bookmarks are committed once the last stream's BATCH message was written (the
+        caller resumes this generator only then).
+        """
+        if self._spool is None or stream_name not in self._waiting:
+            self._read_sources()
+        assert isinstance(self._spool, BatchSpool)
+        manifest = self._spool.read(stream_name)
+        if manifest:
+            yield manifest
         self._waiting.discard(stream_name)
         if not self._waiting:
             self._commit()
@@ -62,27 +81,46 @@ class SyncPass:
         if self._spool is not None:
             self._spool.close()
         selected = self.selected_streams()
-        spool = Spool(selected)
+        batch = self.settings.batch
+        spool = Spool(selected) if batch is None else BatchSpool(selected, batch)
         # The spool's temporary folder goes away even if the run stops part-way.
         weakref.finalize(self, spool.close)
         self._spool, self._waiting = spool, set(selected)
         writers = {name: spool.writer(name) for name in selected}
+
+        progress = ReadProgress(self.logger, self.settings.progress_interval_seconds)
+        counted = progress.counted
 
         def accept(message: dict[str, t.Any]) -> None:
             stream_name, record = to_record(message)
             append = writers.get(stream_name)
             if append is not None:  # deselected streams' messages are read past
                 append(record)
+            counted()
+
+        rollup = writers.get(ROLLUP_STREAM)
+
+        def accept_rollup(record: dict[str, t.Any]) -> None:
+            assert rollup is not None
+            rollup(record)
+            counted()
 
         report = MalformedLineReport(self.logger, strict=self.settings.strict)
-        output = SourceOutput(message=accept, rollup=writers.get(ROLLUP_STREAM))
+        output = SourceOutput(
+            message=accept,
+            rollup=accept_rollup if rollup is not None else None,
+            progress=progress,
+        )
         sources_state = self.tap_state.get(SOURCES_STATE_KEY) or {}
         self._pending = {}
-        for source in self._event_sources(report):
+        for source in self._event_sources(report, spool):
             previous = sources_state.get(source.state_key)
             start_date = self.settings.start_date if previous is None else None
             self._pending[source.state_key] = source.read(previous, output, start_date)
         spool.finish_writing()
+        if isinstance(spool, BatchSpool):
+            spool.write_files()
+        progress.summary()
         self.logger.info(
             "Records per stream: %s",
             ", ".join(f"{name}: {n}" for name, n in sorted(spool.counts.items())) or "-",
@@ -91,16 +129,28 @@ class SyncPass:
         if not self._waiting:
             self._commit()
 
-    def _event_sources(self, report: MalformedLineReport) -> list[EventSource]:
+    def _event_sources(
+        self, report: MalformedLineReport, spool: Spool | BatchSpool
+    ) -> list[EventSource]:
         """The configured message sources, in the order they are read."""
         sources: list[EventSource] = []
-        if self.settings.events_paths:
+        paths = self.settings.events_paths
+        options = self.settings.storage_options
+        limit = self.settings.max_message_bytes
+        if paths and isinstance(spool, BatchSpool):
+            sources.append(
+                BulkEventArchives(
+                    paths, self.logger, report, spool, options, max_message_bytes=limit
+                )
+            )
+        elif paths:
             sources.append(
                 EventArchives(
-                    self.settings.events_paths,
+                    paths,
                     self.logger,
                     report,
-                    max_message_bytes=self.settings.max_message_bytes,
+                    storage_options=options,
+                    max_message_bytes=limit,
                 )
             )
         if self.settings.events_sql is not None:

@@ -16,7 +16,12 @@ from singer_sdk.helpers.capabilities import (
 from tap_product_events.settings import CONFIG_SCHEMA, TapSettings, check_settings
 from tap_product_events.singer_output import OrjsonSingerWriter
 from tap_product_events.sources.metrics.metrics_stream import MetricsStream
-from tap_product_events.streams import DailyRollupStream, MessageStream, message_streams
+from tap_product_events.streams import (
+    DailyRollupStream,
+    MessageStream,
+    message_streams,
+    use_batches,
+)
 from tap_product_events.sync_pass import SOURCES_STATE_KEY, SyncPass
 
 
@@ -30,10 +35,12 @@ class TapProductEvents(StrictSettingsPlugin, Tap):
     # The streams depend on the config (`daily_rollups`, `metrics`), so `--discover`
     # validates it too and refuses a broken one as a sync would.
     dynamic_catalog = True
-    # No BATCH (its default batching could let the bookmark commit before the last batch
-    # is announced) and no ACTIVATE_VERSION (an arrival-incremental read is not a full
-    # table version; a target would delete the earlier rows).
+    # BATCH: with `batch_config`, one pass writes every stream's files and the bookmarks
+    # commit after the last BATCH message (SyncPass.batches). No ACTIVATE_VERSION (an
+    # arrival-incremental read is not a full table version; a target would delete the
+    # earlier rows).
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        PluginCapabilities.BATCH,
         TapCapabilities.CATALOG,
         TapCapabilities.STATE,
         TapCapabilities.DISCOVER,
@@ -88,18 +95,23 @@ class TapProductEvents(StrictSettingsPlugin, Tap):
     def _records_of(self, stream_name: str) -> t.Iterator[dict[str, t.Any]]:
         return self.sync_pass.records(stream_name)
 
+    def _batches_of(self, stream_name: str) -> t.Iterator[list[str]]:
+        return self.sync_pass.batches(stream_name)
+
     def discover_streams(self) -> list[Stream]:
         """The six message streams, plus those of the configured sources.
 
         `daily_rollups` exists when `events_sql.rollup` is on, `metrics` when a backend
         metrics source is configured (a stream that can never have records is left out).
         """
-        streams: list[Stream] = list(message_streams(self, self._records_of))
+        message_list = message_streams(self, self._records_of)
         settings = self._settings
         if settings is None:
-            return streams  # e.g. --about without a config
+            return list(message_list)  # e.g. --about without a config
         if settings.events_sql is not None and settings.events_sql.rollup:
-            streams.append(DailyRollupStream(self, self._records_of))
+            message_list.append(DailyRollupStream(self, self._records_of))
+        use_batches(message_list, settings.batch, self._batches_of)
+        streams: list[Stream] = list(message_list)
         if settings.has_metrics:
             streams.append(
                 MetricsStream(

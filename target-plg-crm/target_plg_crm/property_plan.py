@@ -6,13 +6,15 @@ one type whatever the first record held:
     integer, number            -> number / number
     boolean                    -> bool / booleancheckbox
     string, format date-time   -> datetime / date   (value: ISO 8601 UTC, `Z`)
-    string, format date        -> date / date       (value: YYYY-MM-DD)
+    string, format date        -> date / date       (value: epoch ms at UTC midnight)
     string                     -> string / text
     lifecycle_stage (string)   -> enumeration / select   (options grow with the values)
     segments (string, `;`)     -> enumeration / checkbox (multi-valued, `;`-separated)
     object, array, mixed, none -> string / textarea (value: compact JSON)
 
 Every value is written as a string; null writes "" which clears the property.
+Property names follow HubSpot's rules (`property_name_problem`): a field whose name
+would break them is not written, with a warning.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ from target_plg_crm.crm.property_definitions import PropertyDefinition
 
 #: Fields written as enumerations, with their HubSpot field type.
 ENUMERATION_FIELDS = {"lifecycle_stage": "select", "segments": "checkbox"}
+#: HubSpot's own property names start with it: the target never creates one.
+RESERVED_NAME_PREFIX = "hs_"
+#: HubSpot's internal names are shorter than this.
+NAME_LENGTH_LIMIT = 100
+_VALID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Milliseconds in a day: a date is written as the epoch ms of its UTC midnight.
+_DAY_MS = 86_400_000
 
 
 class InvalidValueError(ValueError):
@@ -51,6 +60,22 @@ def property_name(prefix: str, field: str) -> str:
         return ""
     full = f"{prefix}{name}"
     return full if full[0].isalpha() else f"p_{full}"
+
+
+def property_name_problem(name: str) -> str | None:
+    """Why HubSpot would refuse `name` as a property's internal name, or None."""
+    if not _VALID_NAME.match(name):
+        return "it must be lower-case letters, digits and `_`, starting with a letter"
+    if name.startswith(RESERVED_NAME_PREFIX):
+        return f"`{RESERVED_NAME_PREFIX}` names belong to HubSpot"
+    if len(name) >= NAME_LENGTH_LIMIT:
+        return f"it has {len(name)} characters, HubSpot takes fewer than {NAME_LENGTH_LIMIT}"
+    return None
+
+
+def epoch_ms_of_date(value: date) -> str:
+    """A date as HubSpot's date properties take it: epoch milliseconds of its UTC midnight."""
+    return str((value - date(1970, 1, 1)).days * _DAY_MS)
 
 
 def property_label(field: str) -> str:
@@ -161,13 +186,17 @@ def encode_value(definition: PropertyDefinition, value: Any) -> str:
             value = date.fromisoformat(value[:10]) if value else None
         if value is None:
             return ""
+        if isinstance(value, datetime):
+            value = value.date()
         if not isinstance(value, date):
             raise ValueError(f"{value!r} is not an ISO 8601 date")
-        return value.isoformat()[:10]
+        return epoch_ms_of_date(value)
     if kind == "enumeration":
         text = value if isinstance(value, str) else json.dumps(value)
         if definition.field_type == "checkbox":
             return ";".join(_split_options(text))
+        if ";" in text:
+            raise ValueError(f"{text!r} holds `;`, which no option of a single-choice field can")
         return text.strip()
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -236,12 +265,24 @@ class PropertyPlan:
                     taken.get(name),
                 )
                 continue
+            problem = property_name_problem(name)
+            if problem:
+                logger.warning(
+                    "Field %r is not written: HubSpot refuses its property name %r (%s)",
+                    field,
+                    name,
+                    problem,
+                )
+                continue
             taken[name] = field
             definitions[field] = definition_for(field, field_schema or {}, name, group)
             if definitions[field].type == "enumeration":
                 spec = field_schema or {}
                 declared = [*(spec.get("enum") or []), *(spec.get("x-options") or [])]
-                options = {v for v in declared if isinstance(v, str) and v}
+                # HubSpot takes no empty option and no `;` inside one.
+                options = {
+                    v.strip() for v in declared if isinstance(v, str) and v.strip() and ";" not in v
+                }
                 if options:
                     declared_options[name] = options
         return cls(definitions, key_field, key_property, declared_options)

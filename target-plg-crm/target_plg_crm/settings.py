@@ -19,6 +19,9 @@ from plg_settings import SettingProblems
 from singer_sdk import typing as th
 from singer_sdk.sinks import BatchSink
 
+from target_plg_crm.native_fields import NativeField, native_fields_from_config
+from target_plg_crm.record_filter import referenced_fields
+
 #: CRMs this version writes to; `salesforce` is declared but refused by `check_settings`.
 AVAILABLE_CRMS = ("local", "hubspot")
 NOT_YET_AVAILABLE_CRMS = ("salesforce",)
@@ -26,6 +29,25 @@ NOT_YET_AVAILABLE_CRMS = ("salesforce",)
 CRM_NAME_PATTERN = "^[a-z][a-z0-9_]*$"
 #: HubSpot's own properties start with it: the target never creates one.
 RESERVED_PREFIX = "hs_"
+#: How a company record can find its CRM company (in the order of `company_match`).
+COMPANY_MATCH_KEYS = ("account_id", "domain")
+SYNC_MODES = ("upsert", "update_only")
+#: Streams `sync_filter` can filter, and object types `native_fields` can write to.
+FILTERED_STREAMS = ("contacts", "companies", "associations")
+NATIVE_OBJECT_TYPES = ("contacts", "companies")
+NATIVE_MODES = ("if_empty", "overwrite")
+DEFAULT_NATIVE_FIELDS: dict[str, list[dict[str, str]]] = {
+    "contacts": [
+        {"field": "firstName", "property": "firstname", "mode": "if_empty"},
+        {"field": "lastName", "property": "lastname", "mode": "if_empty"},
+        {"field": "title", "property": "jobtitle", "mode": "if_empty"},
+    ],
+    "companies": [
+        {"field": "name", "property": "name", "mode": "if_empty"},
+        {"field": "domain", "property": "domain", "mode": "if_empty"},
+    ],
+}
+DEFAULT_ASSOCIATION_LABEL_FIELDS = ("role", "is_champion")
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -114,8 +136,21 @@ CONFIG_SCHEMA = th.PropertiesList(
         default="output/rejects.jsonl",
         title="Rejects file",
         description=(
-            "JSON-lines file to which records the CRM refused are appended with the "
-            "reason; they are retried on the next run."
+            "JSON-lines file holding the records the latest run rejected, one line each "
+            "with the reason; replaced at the end of every run (a failed run keeps the "
+            "previous file). Rejected records are retried on the next run."
+        ),
+    ),
+    th.Property(
+        "run_history_path",
+        th.StringType,
+        default="output/run-history.jsonl",
+        title="Run history file",
+        description=(
+            "JSON-lines file to which each run (dry runs too) appends one line: start and "
+            "end, status (`succeeded` or `failed` with the error), CRM, dry run, records "
+            "per object type and outcome, rejects, CRM calls per endpoint, retries and "
+            "rate-limit waits. Empty string: not written."
         ),
     ),
     th.Property(
@@ -125,7 +160,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Run summary file",
         description=(
             "JSON file overwritten at the end of each run with the counts per object "
-            "type (created, updated, unchanged, rejected). Empty string: not written."
+            "type (created, updated, unchanged, rejected, filtered, skipped). Empty string: "
+            "not written."
         ),
     ),
     th.Property(
@@ -151,7 +187,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "company_id_property",
-        th.StringType(pattern=CRM_NAME_PATTERN),
+        th.StringType(pattern=CRM_NAME_PATTERN, max_length=99),
         default="plg_account_id",
         title="Company id property",
         description=(
@@ -187,8 +223,143 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=False,
         title="Dry run",
         description=(
-            "Log what would be created, updated and associated; write nothing to the "
-            "CRM, the ledger, the rejects or the summary file."
+            "Preview: read the CRM only and write the plan file (`plan_path`) and its "
+            "summary in the log (what would be created, adopted, updated with old and "
+            "new values, associated, labelled, rejected, and the calls needed); write "
+            "nothing to the CRM, the ledger, the rejects or the summary file."
+        ),
+    ),
+    th.Property(
+        "plan_path",
+        th.StringType(min_length=1),
+        default="output/plan.json",
+        title="Dry-run plan file",
+        description=(
+            "JSON file a dry run writes: the properties and association labels it would "
+            "create, each record it would create, adopt or update with the old and new "
+            "value of every changed property, the associations and labels it would add "
+            "or remove, the records it would reject and why, and the calls the real run "
+            "would need. Only written when `dry_run` is true."
+        ),
+    ),
+    th.Property(
+        "company_match",
+        th.ArrayType(th.StringType(allowed_values=list(COMPANY_MATCH_KEYS))),
+        default=list(COMPANY_MATCH_KEYS),
+        title="Company matching",
+        description=(
+            "How a company record finds its CRM company, in order: `account_id` (the "
+            "unique `company_id_property`), then `domain`: a company not found by account "
+            "id adopts the one existing CRM company without an account id whose `domain` "
+            "is the record's (normalised: lower case, no scheme, no `www.`, no path) "
+            "instead of creating a duplicate; several such companies is a reject naming "
+            "them. `[account_id]`: never match by domain."
+        ),
+    ),
+    th.Property(
+        "sync_mode",
+        th.StringType,
+        default="upsert",
+        allowed_values=list(SYNC_MODES),
+        title="Sync mode",
+        description=(
+            "`upsert`: create missing contacts and companies, update existing ones. "
+            "`update_only`: write only the contacts and companies that already exist in "
+            "the CRM; the others are counted as skipped (not rejected), and so are their "
+            "associations."
+        ),
+    ),
+    th.Property(
+        "sync_filter",
+        th.ObjectType(
+            *(
+                th.Property(
+                    stream,
+                    th.StringType(min_length=1),
+                    title=f"Filter of {stream}",
+                    description=f"SQL boolean over the fields of a `{stream}` record.",
+                )
+                for stream in FILTERED_STREAMS
+            ),
+            additional_properties=False,
+        ),
+        default={},
+        title="Sync filter",
+        description=(
+            "Per stream (`contacts`, `companies`, `associations`), a DuckDB SQL boolean "
+            "over the record's fields deciding which records are synced, e.g. "
+            "`{contacts: 'engagement_score > 0 OR is_pql'}`. Records it leaves out are "
+            "counted as filtered (not rejected) and the associations of filtered "
+            "contacts and companies are not written. A record for which it is NULL or "
+            "cannot be evaluated is left out."
+        ),
+    ),
+    th.Property(
+        "native_fields",
+        th.ObjectType(
+            *(
+                th.Property(
+                    object_type,
+                    th.ArrayType(
+                        th.ObjectType(
+                            th.Property(
+                                "field",
+                                th.StringType(min_length=1),
+                                required=True,
+                                title="Record field",
+                                description="The record's field (a trait such as `firstName`).",
+                            ),
+                            th.Property(
+                                "property",
+                                th.StringType(pattern=CRM_NAME_PATTERN),
+                                required=True,
+                                title="CRM property",
+                                description="The CRM's own property, e.g. `firstname`.",
+                            ),
+                            th.Property(
+                                "mode",
+                                th.StringType,
+                                default="if_empty",
+                                allowed_values=list(NATIVE_MODES),
+                                title="Mode",
+                                description=(
+                                    "`if_empty`: write only where the CRM has no value "
+                                    "(never overwrite what a person typed); `overwrite`: "
+                                    "always write."
+                                ),
+                            ),
+                            additional_properties=False,
+                        )
+                    ),
+                    title=f"Native fields of {object_type}",
+                    description=f"Record fields written to HubSpot's own {object_type} properties.",
+                )
+                for object_type in NATIVE_OBJECT_TYPES
+            ),
+            additional_properties=False,
+        ),
+        default=DEFAULT_NATIVE_FIELDS,
+        title="Native fields",
+        description=(
+            "Record fields also written to the CRM's own properties (besides their "
+            "`<property_prefix>` copy), per object type, each `overwrite` or `if_empty`. "
+            "Default: contacts firstName -> firstname, lastName -> lastname, title -> "
+            "jobtitle; companies name -> name, domain -> domain; all `if_empty`. A field "
+            "the stream does not carry, or a property the CRM does not have, is skipped "
+            "with a warning."
+        ),
+    ),
+    th.Property(
+        "association_label_fields",
+        th.ArrayType(th.StringType(min_length=1)),
+        default=list(DEFAULT_ASSOCIATION_LABEL_FIELDS),
+        title="Association label fields",
+        description=(
+            "Fields of an `associations` record that become association labels: a text "
+            "field gives one label per `;`-separated value (`role: Billing Owner` -> "
+            "`billing_owner`), a true boolean gives the field's name without `is_` "
+            "(`is_champion` -> `champion`). Labels follow the values: added when a value "
+            "appears, removed when it goes. Needs `association_labels: true`."
         ),
     ),
     # Settings every singer-sdk target inherits, declared here so that they say what
@@ -237,6 +408,17 @@ CONFIG_SCHEMA = th.PropertiesList(
             "rejected)."
         ),
     ),
+    th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=5,
+        title="Progress interval (seconds)",
+        description=(
+            "A run lasting longer logs, at most this often, the records handled and CRM "
+            "calls made so far per object type; every run ends with one summary line. "
+            "0 logs after every CRM call."
+        ),
+    ),
     additional_properties=False,
 ).to_dict()
 
@@ -281,6 +463,7 @@ def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None
             "not supported by target-plg-crm (the `_sdc_*` fields would become CRM "
             "properties rewritten on every run); remove it or set it to false",
         )
+    _check_distinct_files(config, problems)
     for name in ("property_prefix", "company_id_property"):
         if config[name].startswith(RESERVED_PREFIX):
             problems.add(
@@ -288,6 +471,7 @@ def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None
                 f"must not start with `{RESERVED_PREFIX}`: HubSpot reserves it for its own "
                 "properties",
             )
+    check_sync_settings(config, problems)
     if crm != "hubspot":
         return
     token = config.get("hubspot_access_token", "")
@@ -300,6 +484,56 @@ def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None
     problem = base_url_problem(config["hubspot_base_url"])
     if problem:
         problems.add("hubspot_base_url", problem)
+
+
+def check_sync_settings(config: Mapping[str, Any], problems: SettingProblems) -> None:
+    """`company_match`, `sync_filter` and `native_fields`: what their schema cannot say."""
+    match = config["company_match"]
+    if not match or match[0] != "account_id" or len(set(match)) != len(match):
+        problems.add(
+            "company_match",
+            "must start with `account_id` (companies are upserted by `company_id_property`) "
+            "and name each key once, e.g. `[account_id, domain]` or `[account_id]`",
+        )
+    for stream, expression in config["sync_filter"].items():
+        try:
+            referenced_fields(expression)
+        except ValueError as error:
+            problems.add(f"sync_filter.{stream}", f"{error}: {expression!r}")
+    own = (config["property_prefix"], config["company_id_property"])
+    for object_type, items in config["native_fields"].items():
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            name = item["property"]
+            path = ["native_fields", object_type, index, "property"]
+            if name.startswith(own[0]) or name == own[1]:
+                problems.add(path, f"`{name}` is one of the target's own properties")
+            elif name.startswith(RESERVED_PREFIX) or (
+                object_type == "contacts" and name == "email"
+            ):
+                problems.add(path, f"`{name}` cannot be written (HubSpot's key or system property)")
+            elif name in seen:
+                problems.add(path, f"`{name}` is written by another field already")
+            seen.add(name)
+
+
+#: The files a run writes, each of its own: one replaced or appended must not be another.
+FILE_SETTINGS = ("local_path", "ledger_path", "rejects_path", "run_history_path", "summary_path")
+
+
+def _check_distinct_files(config: Mapping[str, Any], problems: SettingProblems) -> None:
+    """Two file settings naming one file would overwrite each other (e.g. the run history
+    replaced by the rejects file at the end of a run)."""
+    seen: dict[Path, str] = {}
+    for name in FILE_SETTINGS:
+        value = config.get(name)
+        if not value or (name == "local_path" and config["crm"] != "local"):
+            continue
+        path = Path(value).expanduser().resolve()
+        if path in seen:
+            problems.add(name, f"is the same file as `{seen[path]}`; give each its own file")
+        else:
+            seen[path] = name
 
 
 @dataclass(frozen=True)
@@ -321,6 +555,7 @@ class TargetSettings:
     local_path: Path
     ledger_path: Path
     rejects_path: Path
+    run_history_path: Path | None
     summary_path: Path | None
     property_prefix: str
     property_group: str
@@ -329,6 +564,23 @@ class TargetSettings:
     dry_run: bool
     association_labels: bool
     hubspot: HubSpotSettings | None
+    progress_interval_seconds: float
+    plan_path: Path = Path("output/plan.json")
+    company_match: tuple[str, ...] = COMPANY_MATCH_KEYS
+    sync_mode: str = "upsert"
+    sync_filter: Mapping[str, str] = field(default_factory=dict)
+    native_fields: Mapping[str, tuple[NativeField, ...]] = field(default_factory=dict)
+    association_label_fields: tuple[str, ...] = DEFAULT_ASSOCIATION_LABEL_FIELDS
+
+    @property
+    def update_only(self) -> bool:
+        """Whether only records that already exist in the CRM are written."""
+        return self.sync_mode == "update_only"
+
+    @property
+    def match_by_domain(self) -> bool:
+        """Whether a company not found by account id may adopt one with its domain."""
+        return "domain" in self.company_match
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetSettings:
@@ -347,6 +599,9 @@ class TargetSettings:
             local_path=Path(config["local_path"]).expanduser(),
             ledger_path=Path(config["ledger_path"]).expanduser(),
             rejects_path=Path(config["rejects_path"]).expanduser(),
+            run_history_path=Path(config["run_history_path"]).expanduser()
+            if config["run_history_path"]
+            else None,
             summary_path=Path(config["summary_path"]).expanduser()
             if config["summary_path"]
             else None,
@@ -357,4 +612,11 @@ class TargetSettings:
             dry_run=config["dry_run"],
             association_labels=config["association_labels"],
             hubspot=hubspot,
+            plan_path=Path(config["plan_path"]).expanduser(),
+            company_match=tuple(config["company_match"]),
+            sync_mode=config["sync_mode"],
+            sync_filter=dict(config["sync_filter"]),
+            native_fields=native_fields_from_config(config["native_fields"]),
+            association_label_fields=tuple(config["association_label_fields"]),
+            progress_interval_seconds=float(config["progress_interval_seconds"]),
         )

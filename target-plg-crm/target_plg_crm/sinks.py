@@ -1,8 +1,12 @@
 """Sinks: contacts and companies upserted by key, associations labelled, other streams counted.
 
-Each batch goes: validate -> encode as CRM properties -> skip what the ledger says is
-unchanged -> ensure properties -> upsert in calls of unique keys -> ledger (accepted
-writes only) and rejects file (refused records, retried next run).
+Each batch goes: sync_filter (left-out records counted) -> validate -> encode as CRM
+properties (and native fields) -> skip what the ledger says is unchanged -> ensure
+properties -> match (batch reads where needed; companies adopted by domain) -> skip
+what `update_only` leaves out, drop `if_empty` values the CRM already has -> upsert in
+calls of unique keys (adopted companies: update by id) -> ledger (accepted writes only)
+and rejects file (refused records, retried next run). In a dry run the same steps fill
+the plan instead of writing.
 """
 
 from __future__ import annotations
@@ -16,12 +20,22 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink, Sink
 from singer_sdk.sinks.core import JSONSchemaValidator
 
-from target_plg_crm.crm.association_labels import PRIMARY_LABEL, label_name
+from target_plg_crm.company_matching import CompanyMatch, DomainIndex, normalise_domain
+from target_plg_crm.crm.association_labels import PRIMARY_LABEL, labels_from_fields
 from target_plg_crm.crm.object_types import ASSOCIATIONS, COMPANIES, CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.records import UpdateInput
 from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput, WriteResult
 from target_plg_crm.ledger import LedgerEntry, content_hash
-from target_plg_crm.property_plan import InvalidValueError, PropertyPlan, property_label
+from target_plg_crm.native_fields import without_filled
+from target_plg_crm.property_plan import (
+    InvalidValueError,
+    PropertyPlan,
+    definition_for,
+    encode_value,
+    property_label,
+)
+from target_plg_crm.record_filter import FilterSchemaError, RecordFilter
 from target_plg_crm.sync_run import ContactRef, SyncRun
 
 if t.TYPE_CHECKING:
@@ -114,6 +128,38 @@ class CRMStreamSink(BatchSink):
             return str(error)
         return None
 
+    def setup_filter(self) -> None:
+        """Bind this stream's `sync_filter` to its SCHEMA; unknown fields stop the run."""
+        self.record_filter: RecordFilter | None = None
+        expression = self.run.settings.sync_filter.get(self.object_type)
+        if not expression:
+            return
+        try:
+            self.record_filter = RecordFilter.for_schema(
+                f"sync_filter.{self.object_type}", expression, self.original_schema
+            )
+        except FilterSchemaError as error:
+            # A config error found when the SCHEMA arrived: one line, nothing written yet.
+            self.logger.error("target-plg-crm: %s", error)
+            raise SystemExit(1) from None
+
+    def passes_filter(self, records: Sequence[dict]) -> list[bool]:
+        """Whether each record passes `sync_filter` (all do without one)."""
+        if self.record_filter is None:
+            return [True] * len(records)
+        kept = self.record_filter.keep(records)
+        failures = self.record_filter.failures
+        if failures:
+            self.logger.warning(
+                "%s could not be evaluated for %d %s record(s), left out: %s",
+                self.record_filter.setting,
+                len(failures),
+                self.object_type,
+                failures[0],
+            )
+            failures.clear()
+        return kept
+
     def reject(self, record: dict, key: str | None, code: str, reason: str) -> None:
         """Write a refused record to the rejects file and count it."""
         self.run.rejects.add(self.stream_name, key, code, reason, record)
@@ -122,11 +168,18 @@ class CRMStreamSink(BatchSink):
         named = key or ", ".join(
             f"{field}={record[field]}" for field in ("user_id", "account_id") if record.get(field)
         )
+        if self.run.plan is not None:
+            self.run.plan.add_reject(self.stream_name, named or None, code, reason)
         self.logger.warning("%s %s rejected: %s %s", self.object_type, named, code, reason)
 
     def count(self, result: WriteResult) -> None:
         """Count a created or updated record."""
         self.run.summary.add(self.object_type, result.outcome.value)
+
+    def mark_drained(self) -> None:
+        """After each batch (even one without CRM calls), progress if the interval passed."""
+        super().mark_drained()
+        self.run.progress.maybe_report()
 
 
 @dataclass
@@ -139,6 +192,8 @@ class _Pending:
     hash: str
     user_id: str | None = None
     primary_account_id: str | None = None
+    known_id: str | None = None  # the CRM id the ledger holds
+    adopt_id: str | None = None  # a company adopted by its domain: updated by this id
 
 
 class _ObjectSink(CRMStreamSink):
@@ -164,6 +219,19 @@ class _ObjectSink(CRMStreamSink):
     def remember(self, pending: _Pending, crm_id: str | None) -> None:
         """Note the record's CRM id for the associations of this run."""
 
+    def leave_out(self, record: dict, why: str) -> None:
+        """Note a record not written (`filtered` or `skipped`), so its associations follow."""
+
+    def reads_unknown(self) -> bool:
+        """Whether records the ledger does not know are read before writing."""
+        return self.run.settings.update_only
+
+    def match_more(
+        self, pending: Sequence[_Pending], matches: dict[str, CompanyMatch], properties: list[str]
+    ) -> dict[str, CompanyMatch]:
+        """More matches than the batch read by key found (companies: by domain)."""
+        return {}
+
     def setup(self) -> None:
         """Plan the properties from the stream's schema."""
         settings = self.run.settings
@@ -183,6 +251,24 @@ class _ObjectSink(CRMStreamSink):
         }
         # Options already ensured in the CRM; None until the first ensure_properties call.
         self._ensured: dict[str, set[str]] | None = None
+        fields = self.original_schema.get("properties") or {}
+        configured = settings.native_fields.get(self.object_type, ())
+        self.natives = [n for n in configured if n.field in fields and n.field != self.key_field]
+        for native in configured:
+            if native not in self.natives:
+                self.logger.info(
+                    "Native field %s -> %s is not written: stream %s has no field %r",
+                    native.field,
+                    native.property,
+                    self.stream_name,
+                    native.field,
+                )
+        self.native_definitions = {
+            n.field: definition_for(n.field, fields[n.field] or {}, n.property, self.group.name)
+            for n in self.natives
+        }
+        self._natives_checked = False
+        self.setup_filter()
 
     def _prepare(self, record: dict) -> _Pending | None:
         key = self.record_key(record)
@@ -203,7 +289,41 @@ class _ObjectSink(CRMStreamSink):
         except InvalidValueError as error:
             self.reject(record, key, "INVALID_VALUE", str(error))
             return None
+        properties.update(self._native_values(record))
         return _Pending(record, key, properties, self._hash(properties))
+
+    def _native_values(self, record: dict) -> dict[str, str]:
+        """The record's values for the CRM's own properties (empty values never clear them)."""
+        values: dict[str, str] = {}
+        for native in self.natives:
+            try:
+                value = encode_value(
+                    self.native_definitions[native.field], record.get(native.field)
+                )
+            except (TypeError, ValueError):
+                continue  # its prefixed copy is rejected or written as it can be
+            if value:
+                values[native.property] = value
+        return values
+
+    def _check_natives(self, pending: Sequence[_Pending]) -> None:
+        """Leave out native fields whose property the CRM does not have (warned once)."""
+        if self._natives_checked or not self.natives:
+            return
+        self._natives_checked = True
+        existing = self.run.crm.property_names(self.object_type)
+        missing = [n for n in self.natives if n.property not in existing]
+        for native in missing:
+            self.logger.warning(
+                "Native field %s is not written: the CRM has no %s property %r",
+                native.field,
+                self.object_type,
+                native.property,
+            )
+        self.natives = [n for n in self.natives if n not in missing]
+        gone = {n.property for n in missing}
+        for item in pending:
+            item.properties = {k: v for k, v in item.properties.items() if k not in gone}
 
     def _hash(self, properties: dict[str, str]) -> str:
         """The ledger's hash of what a record writes (change-ignored fields left out)."""
@@ -247,22 +367,126 @@ class _ObjectSink(CRMStreamSink):
 
     def process_batch(self, context: dict) -> None:
         """Write the changed records of the batch; count the rest."""
+        records = context.get("records", [])
+        kept: list[dict] = []
+        # The filter comes first: a record it leaves out is never rejected either.
+        for record, passes in zip(records, self.passes_filter(records), strict=True):
+            if passes:
+                kept.append(record)
+            else:
+                self.run.summary.add(self.object_type, "filtered")
+                self.leave_out(record, "filtered")
+        prepared = [p for p in map(self._prepare, kept) if p is not None]
         ledger = self.run.ledger
         pending: list[_Pending] = []
-        for record in context.get("records", []):
-            item = self._prepare(record)
-            if item is None:
-                continue
+        for item in prepared:
             entry = ledger.get(self.object_type, item.key)
             if entry is not None and entry.hash == item.hash:
                 self.run.summary.add(self.object_type, "unchanged")
                 self.remember(item, entry.crm_id)
                 continue
+            item.known_id = entry.crm_id if entry is not None else None
             pending.append(item)
         if not pending:
             return
         self._ensure_properties(pending)
         pending = self._without_skipped(pending)
+        self._check_natives(pending)
+        upserts, updates = self._decide(pending)
+        self._write_upserts(upserts)
+        self._write_updates(updates)
+
+    def _read_properties(self, pending: Sequence[_Pending]) -> list[str]:
+        """What the matching read asks for: the `if_empty` native properties; in a dry run,
+        everything the records write (to show old values)."""
+        names = [n.property for n in self.natives if n.if_empty]
+        if self.run.plan is not None:
+            names += sorted({name for item in pending for name in item.properties})
+        return list(dict.fromkeys(names))
+
+    def _match(self, pending: Sequence[_Pending]) -> dict[str, CompanyMatch]:
+        """The CRM objects of the records, read in batches of 100 (only where needed).
+
+        A real run reads a record when an `if_empty` native value must be checked, or when
+        the ledger does not know it and `update_only` (or domain matching) needs to know
+        whether it exists. A dry run reads them all, for their old values.
+        """
+        crm, plan = self.run.crm, self.run.plan
+        if_empty = [n.property for n in self.natives if n.if_empty]
+
+        def needed(item: _Pending) -> bool:
+            if any(name in item.properties for name in if_empty):
+                return True
+            return item.known_id is None and self.reads_unknown()
+
+        real = [item for item in pending if needed(item)]
+        wanted = list(pending) if plan is not None else real
+        properties = self._read_properties(pending)
+        found = {}
+        if wanted:
+            keys = list(dict.fromkeys(item.key for item in wanted))
+            found = crm.read_objects(self.object_type, self.id_property(), keys, properties)
+        if plan is not None and self.id_property() in crm.property_names(self.object_type):
+            batches = -(-len({item.key for item in real}) // crm.max_batch_size)
+            plan.add_calls(f"POST /crm/v3/objects/{self.object_type}/batch/read", batches)
+        matches = {key: CompanyMatch(record=record) for key, record in found.items()}
+        matches.update(self.match_more(pending, matches, properties))
+        return matches
+
+    def _decide(self, pending: Sequence[_Pending]) -> tuple[list[_Pending], list[_Pending]]:
+        """(records to upsert, companies to update by id): rejects, skips, if_empty applied."""
+        matches = self._match(pending)
+        upserts: list[_Pending] = []
+        updates: list[_Pending] = []
+        for item in pending:
+            match = matches.get(item.key) or CompanyMatch()
+            if match.problem:
+                self.reject(item.record, item.key, "AMBIGUOUS_DOMAIN", match.problem)
+                self.remember(item, None)
+                continue
+            found = match.record
+            if self.run.settings.update_only and item.known_id is None and found is None:
+                self.run.summary.add(self.object_type, "skipped")
+                self.leave_out(item.record, "skipped")
+                continue
+            current = found.properties if found is not None else None
+            item.properties = without_filled(item.properties, self.natives, current)
+            if match.adopt and found is not None:
+                item.adopt_id = found.crm_id
+                updates.append(item)
+            else:
+                upserts.append(item)
+            self._plan_record(item, match)
+        return upserts, updates
+
+    def _plan_record(self, item: _Pending, match: CompanyMatch) -> None:
+        """In a dry run: the record's action and its changed values, into the plan."""
+        plan = self.run.plan
+        if plan is None:
+            return
+        found = match.record
+        if match.adopt:
+            action, matched_by = "adopt", "domain"
+        elif found is not None:
+            action, matched_by = "update", self.key_field
+        elif item.known_id is not None:
+            action, matched_by = "update", "ledger"
+        else:
+            action, matched_by = "create", None
+        properties = dict(item.properties)
+        if match.adopt:
+            properties[self.id_property()] = item.key
+        plan.add_record(
+            self.object_type,
+            item.key,
+            action,
+            crm_id=found.crm_id if found is not None else item.known_id,
+            matched_by=matched_by,
+            properties=properties,
+            current=found.properties if found is not None else None,
+        )
+
+    def _write_upserts(self, pending: Sequence[_Pending]) -> None:
         crm = self.run.crm
         for chunk in unique_key_chunks(pending, lambda p: p.key, crm.max_batch_size):
             results = crm.upsert(
@@ -270,20 +494,32 @@ class _ObjectSink(CRMStreamSink):
                 self.id_property(),
                 [UpsertInput(p.key, p.properties) for p in chunk],
             )
-            accepted: dict[str, LedgerEntry] = {}
-            for item, result in zip(chunk, results, strict=True):
-                if result.outcome is Outcome.REJECTED or result.crm_id is None:
-                    self.reject(
-                        item.record, item.key, result.code or "REJECTED", result.reason or ""
-                    )
-                    self.remember(item, None)
-                    continue
-                self.count(result)
-                self.remember(item, result.crm_id)
-                accepted[item.key] = LedgerEntry(
-                    item.hash, result.crm_id, item.user_id, item.primary_account_id
-                )
-            ledger.remember(self.object_type, accepted)
+            self._settle(chunk, results)
+
+    def _write_updates(self, pending: Sequence[_Pending]) -> None:
+        """Adopted companies: their account id set, their properties updated, by CRM id."""
+        crm = self.run.crm
+        for chunk in unique_key_chunks(pending, lambda p: p.key, crm.max_batch_size):
+            inputs = [
+                UpdateInput(p.adopt_id or "", p.key, {**p.properties, self.id_property(): p.key})
+                for p in chunk
+            ]
+            self._settle(chunk, crm.update(self.object_type, inputs))
+
+    def _settle(self, chunk: Sequence[_Pending], results: Sequence[WriteResult]) -> None:
+        """Count, remember and ledger the accepted writes; reject the refused ones."""
+        accepted: dict[str, LedgerEntry] = {}
+        for item, result in zip(chunk, results, strict=True):
+            if result.outcome is Outcome.REJECTED or result.crm_id is None:
+                self.reject(item.record, item.key, result.code or "REJECTED", result.reason or "")
+                self.remember(item, None)
+                continue
+            self.count(result)
+            self.remember(item, result.crm_id)
+            accepted[item.key] = LedgerEntry(
+                item.hash, result.crm_id, item.user_id, item.primary_account_id
+            )
+        self.run.ledger.remember(self.object_type, accepted)
 
 
 class ContactsSink(_ObjectSink):
@@ -340,6 +576,15 @@ class ContactsSink(_ObjectSink):
                 return None
         return item
 
+    def leave_out(self, record: dict, why: str) -> None:
+        """Note the contact as not written, under its e-mail and user id."""
+        directory = self.run.directory
+        email, user_id = self.record_key(record), _text(record.get("user_id"))
+        if email:
+            directory.left_out_emails[email] = why
+        if user_id:
+            directory.left_out_users[user_id] = why
+
     def remember(self, pending: _Pending, crm_id: str | None) -> None:
         """Note the contact's id and primary account under its e-mail and user id."""
         self.run.directory.add_contact(
@@ -377,6 +622,37 @@ class CompaniesSink(_ObjectSink):
         if crm_id is not None:
             self.run.directory.companies[pending.key] = crm_id
 
+    def leave_out(self, record: dict, why: str) -> None:
+        """Note the company as not written."""
+        account_id = self.record_key(record)
+        if account_id:
+            self.run.directory.left_out_accounts[account_id] = why
+
+    def reads_unknown(self) -> bool:
+        """Companies the ledger does not know are read: to adopt by domain, or to skip."""
+        return self.run.settings.update_only or self.run.settings.match_by_domain
+
+    def match_more(
+        self, pending: Sequence[_Pending], matches: dict[str, CompanyMatch], properties: list[str]
+    ) -> dict[str, CompanyMatch]:
+        """Companies found by no account id adopt the one CRM company with their domain."""
+        if not self.run.settings.match_by_domain:
+            return {}
+        claims = []
+        for item in pending:
+            if item.known_id is not None or item.key in matches:
+                continue
+            domain = normalise_domain(item.record.get("domain") or item.record.get("website"))
+            if domain:
+                claims.append((item.key, domain))
+        if not claims:
+            return {}
+        id_property = self.id_property()
+        listed = ["domain", "website", id_property, *properties]
+        companies = self.run.crm.list_companies(listed)
+        index = DomainIndex(companies, id_property)
+        return index.match(claims, self.run.directory.adopted_companies)
+
 
 @dataclass
 class _PendingAssociation:
@@ -387,20 +663,47 @@ class _PendingAssociation:
     labels: frozenset[str]
     hash: str
     previous_labels: frozenset[str] | None = None
+    record_key: str = ""  # `<user_id or email>@<account_id>`, as rejects name it
 
 
 class AssociationsSink(CRMStreamSink):
     """`associations` -> contact-company associations carrying labels.
 
-    Labels: the record's `role` (as a label name) and `primary` when the account is the
-    contact's `primary_account_id`. The labels become exactly these, so a changed role
+    Labels: those of the record's `association_label_fields` (default `role` and
+    `is_champion`, see `labels_from_fields`) and `primary` when the account is the
+    contact's `primary_account_id`. The labels become exactly these, so a changed value
     moves the label. Associations have no other properties in HubSpot, so the record's
-    other fields (`is_champion`, `segments`, scores...) are not written anywhere.
+    other fields (scores...) are not written anywhere.
     The contact is found by user id or e-mail (this run, then the ledger, then the CRM),
-    the company by account id.
+    the company by account id. Associations of contacts or companies this run left out
+    (`sync_filter`, `update_only`) are counted the same way, not rejected.
     """
 
     object_type = ASSOCIATIONS
+
+    def setup(self) -> None:
+        """Bind the stream's `sync_filter`; say which label fields the stream lacks."""
+        self.setup_filter()
+        fields = self.original_schema.get("properties") or {}
+        settings = self.run.settings
+        self.label_fields = settings.association_label_fields if settings.association_labels else ()
+        lacking = [f for f in self.label_fields if f not in fields]
+        if lacking:
+            self.logger.info(
+                "Association label fields %s are not in stream %s: they give no label",
+                lacking,
+                self.stream_name,
+            )
+
+    def _left_out(self, user_id: str | None, email: str | None, account_id: str) -> str | None:
+        """`filtered` or `skipped` when this run left the contact or the company out."""
+        directory = self.run.directory
+        return (
+            (user_id and directory.left_out_users.get(user_id))
+            or (email and directory.left_out_emails.get(email))
+            or directory.left_out_accounts.get(account_id)
+            or None
+        )
 
     def _find_contact(self, user_id: str | None, email: str | None) -> ContactRef | None:
         directory, ledger = self.run.directory, self.run.ledger
@@ -439,12 +742,18 @@ class AssociationsSink(CRMStreamSink):
         # The contacts and companies of this run must be in the CRM (with ids) first.
         self.run.write_objects_first()
         rows = []
-        for record in context.get("records", []):
+        records = context.get("records", [])
+        for record, passes in zip(records, self.passes_filter(records), strict=True):
             account_id = _text(record.get("account_id"))
             user_id = _text(record.get("user_id"))
             email_value = record.get("email")
             email = email_value.strip().lower() if isinstance(email_value, str) else None
             key = f"{user_id or email}@{account_id}"
+            # Left out by the filter, or its contact or company was: counted, not rejected.
+            why = "filtered" if not passes else self._left_out(user_id, email, account_id or "")
+            if why:
+                self.run.summary.add(ASSOCIATIONS, why)
+                continue
             error = self.validation_error(record)
             if error:
                 self.reject(
@@ -511,10 +820,7 @@ class AssociationsSink(CRMStreamSink):
                     f"no company for account_id={account_id} in this run, the ledger or the CRM",
                 )
                 continue
-            labels = set()
-            role = record.get("role")
-            if self.run.settings.association_labels and isinstance(role, str) and label_name(role):
-                labels.add(label_name(role))
+            labels = labels_from_fields(record, self.label_fields)
             if ref is not None and ref.primary_account_id == account_id:
                 labels.add(PRIMARY_LABEL)
             ledger_key = f"{contact_id}-{company_id}"
@@ -526,7 +832,14 @@ class AssociationsSink(CRMStreamSink):
             previous = frozenset(entry.labels) if entry and entry.labels is not None else None
             pending.append(
                 _PendingAssociation(
-                    record, ledger_key, contact_id, company_id, frozenset(labels), digest, previous
+                    record,
+                    ledger_key,
+                    contact_id,
+                    company_id,
+                    frozenset(labels),
+                    digest,
+                    previous,
+                    key,
                 )
             )
         self._write(pending)
@@ -542,6 +855,14 @@ class AssociationsSink(CRMStreamSink):
             )
             accepted: dict[str, LedgerEntry] = {}
             for item, result in zip(chunk, results, strict=True):
+                if self.run.plan is not None and result.outcome is not Outcome.REJECTED:
+                    self.run.plan.add_association(
+                        item.record_key,
+                        item.contact_id,
+                        item.company_id,
+                        sorted(item.labels),
+                        None if item.previous_labels is None else sorted(item.previous_labels),
+                    )
                 if result.outcome is Outcome.REJECTED:
                     self.reject(
                         item.record, item.key, result.code or "REJECTED", result.reason or ""

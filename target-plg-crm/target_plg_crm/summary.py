@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-OUTCOMES = ("created", "updated", "unchanged", "rejected")
+OUTCOMES = ("created", "updated", "unchanged", "rejected", "filtered", "skipped")
 
 
 @dataclass
@@ -36,22 +36,28 @@ class RunSummary:
             "ignored_streams": dict(sorted(self.ignored_streams.items())),
         }
 
-    def log(self, logger: logging.Logger) -> None:
-        """One line per object type (and one per ignored stream)."""
+    def log(self, logger: logging.Logger, tail: str = "") -> None:
+        """One line: the outcomes per object type, ignored streams, then `tail`."""
         verb = ("would create", "would update") if self.dry_run else ("created", "updated")
+        parts = []
         for object_type, counts in sorted(self.counts.items()):
-            logger.info(
-                "%s: %d %s, %d %s, %d unchanged, %d rejected",
-                object_type,
-                counts["created"],
-                verb[0],
-                counts["updated"],
-                verb[1],
-                counts["unchanged"],
-                counts["rejected"],
+            # Filtered (sync_filter) and skipped (update_only) only when there are any.
+            left_out = "".join(
+                f", {counts[outcome]} {outcome}"
+                for outcome in ("filtered", "skipped")
+                if counts[outcome]
             )
-        for stream, count in sorted(self.ignored_streams.items()):
-            logger.info("stream %s: %d records ignored (not a CRM stream)", stream, count)
+            parts.append(
+                f"{object_type}: {counts['created']} {verb[0]}, {counts['updated']} {verb[1]}, "
+                f"{counts['unchanged']} unchanged, {counts['rejected']} rejected{left_out}"
+            )
+        parts += [
+            f"stream {stream}: {count} records ignored (not a CRM stream)"
+            for stream, count in sorted(self.ignored_streams.items())
+        ]
+        if tail:
+            parts.append(tail)
+        logger.info("run summary: %s", "; ".join(parts) or "no records")
 
     def write(self, path: Path) -> None:
         """Write the summary as JSON to `path`."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import typing as t
+from types import TracebackType
 
 from plg_settings import SettingProblems, StrictSettingsPlugin
 from singer_sdk.target_base import Target
 
+from target_plg_crm.crm.errors import CRMAccessError, CRMError
 from target_plg_crm.crm.object_types import COMPANIES, CONTACTS
 from target_plg_crm.settings import CONFIG_SCHEMA, TargetSettings, check_settings
 from target_plg_crm.sinks import SINKS, CRMStreamSink, IgnoredStreamSink
@@ -16,6 +20,31 @@ if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
     from singer_sdk.sinks import Sink
+
+
+def crm_errors_in_one_line(
+    hook: t.Callable[[type[BaseException], BaseException, TracebackType | None], t.Any],
+    logger: logging.Logger,
+) -> t.Callable[[type[BaseException], BaseException, TracebackType | None], None]:
+    """An excepthook logging a CRMError that stops the run as one line (traceback at debug).
+
+    A CRMError already says what failed and what to do; other errors keep `hook`.
+    """
+
+    if getattr(hook, "crm_errors_in_one_line", False):
+        return hook  # already wrapped (several targets in one process, as in tests)
+
+    def excepthook(
+        kind: type[BaseException], error: BaseException, trace: TracebackType | None
+    ) -> None:
+        if not isinstance(error, CRMError):
+            hook(kind, error, trace)
+            return
+        logger.error("%s", error)
+        logger.debug("Where it stopped", exc_info=(kind, error, trace))
+
+    excepthook.crm_errors_in_one_line = True  # type: ignore[attr-defined]
+    return excepthook
 
 
 class TargetPLGCRM(StrictSettingsPlugin, Target):
@@ -34,9 +63,16 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
         """Check the settings, then open the CRM and the ledger (errors stop the start)."""
         super().__init__(**kwargs)
         self.settings = TargetSettings.from_config(self.config)
-        self.run = SyncRun.start(
-            self.settings, self.logger, write_objects_first=self.drain_object_sinks
-        )
+        try:
+            self.run = SyncRun.start(
+                self.settings, self.logger, write_objects_first=self.drain_object_sinks
+            )
+        except CRMAccessError as error:
+            # One line naming the setting, like a refused config; no input was read.
+            problems = SettingProblems(self.name)
+            problems.add(error.setting, str(error))
+            problems.raise_if_any()
+        sys.excepthook = crm_errors_in_one_line(sys.excepthook, self.logger)
         # Sinks share one SQLite connection and associations need the ids written by
         # the contacts and companies sinks: drain one sink at a time.
         self.max_parallelism = 1

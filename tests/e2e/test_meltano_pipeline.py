@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +38,23 @@ def scoring_config() -> dict:
     (mapper,) = project["plugins"]["mappers"]
     (mapping,) = mapper["mappings"]
     return mapping["config"]
+
+
+#: The dev environment's `sync_filter` of contacts (meltano.yml), as `synced_contact` reads it.
+CONTACTS_FILTER = "engagement_score > 0 OR is_pql"
+
+
+def synced_contact(record: dict) -> bool:
+    """Whether the dev environment's `sync_filter` keeps a contacts record."""
+    return record["engagement_score"] > 0 or bool(record["is_pql"])
+
+
+def dev_loader_config() -> dict:
+    """The target-plg-crm config of the repository's dev environment."""
+    project = yaml.safe_load((REPO / "meltano.yml").read_text())
+    dev = next(e for e in project["environments"] if e["name"] == "dev")
+    loaders = dev["config"]["plugins"]["loaders"]
+    return next(loader for loader in loaders if loader["name"] == "target-plg-crm")["config"]
 
 
 def as_crm_string(value: object) -> str | None:
@@ -125,16 +143,21 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
             )
 
     contacts = {row["email"]: row for row in meltano_project.crm_rows("contacts")}
+    # Only the contacts the dev sync_filter keeps are synced; the others are counted.
+    assert dev_loader_config()["sync_filter"] == {"contacts": CONTACTS_FILTER}
+    synced = [r for r in expected["contacts"] if synced_contact(r)]
+    assert 0 < len(synced) < len(expected["contacts"])
+    assert meltano_project.summary()["objects"]["contacts"]["filtered"] == len(
+        expected["contacts"]
+    ) - len(synced)
     # The CRM holds one contact per email: of users sharing one, the first (smallest
     # user_id, the transform's order) owns it and the others are reported duplicates.
     owners: dict[str, dict] = {}
-    for record in sorted(expected["contacts"], key=lambda r: r["user_id"]):
+    for record in sorted(synced, key=lambda r: r["user_id"]):
         if record["email"]:
             owners.setdefault(record["email"], record)
     with_email = list(owners.values())
-    duplicates = {r["user_id"] for r in expected["contacts"] if r["email"]} - {
-        r["user_id"] for r in with_email
-    }
+    duplicates = {r["user_id"] for r in synced if r["email"]} - {r["user_id"] for r in with_email}
     assert set(contacts) == set(owners)
     for record in with_email:
         properties = contacts[record["email"]]["properties"]
@@ -150,14 +173,15 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
         json.loads(line)
         for line in (meltano_project.root / "output" / "rejects.jsonl").read_text().splitlines()
     ]
-    no_email = {r["user_id"] for r in expected["contacts"] if not r["email"]}
+    no_email = {r["user_id"] for r in synced if not r["email"]}
     rejected = {(r["record"]["user_id"], r["code"]) for r in rejects if r["stream"] == "contacts"}
     assert rejected == {(u, "MISSING_EMAIL") for u in no_email} | {
         (u, "DUPLICATE_EMAIL") for u in duplicates
     }
     assert meltano_project.summary()["objects"]["contacts"]["rejected"] == len(rejected)
 
-    # Associations: one per membership of a contact, labelled with the role, plus `primary`.
+    # Associations: one per membership of a synced contact, labelled with the role, the
+    # champion flag, and `primary`.
     contact_ids = {row["id"]: row["properties"]["plg_user_id"] for row in contacts.values()}
     company_ids = {row["id"]: key for key, row in companies.items()}
     labels = {
@@ -167,12 +191,25 @@ def test_meltano_run_puts_the_contract_scores_on_crm_records(
     primary = {r["user_id"]: r["primary_account_id"] for r in with_email}
     expected_labels = {
         (r["user_id"], r["account_id"]): {r["role"]} - {None}
+        | ({"champion"} if r["is_champion"] else set())
         | ({"primary"} if primary[r["user_id"]] == r["account_id"] else set())
         for r in expected["associations"]
         if r["user_id"] in primary
     }
     assert labels == expected_labels
     assert any(len(v) > 1 for v in expected_labels.values())
+
+    # `meltano invoke plg-scores explain` explains a company with the mapping's config,
+    # as of the run's as_of, down to the score the CRM holds.
+    account = max(expected["companies"], key=lambda r: r["engagement_score"])
+    explained = meltano_project.meltano(
+        "invoke", "plg-scores", "explain", "--account", account["account_id"], "--format", "json"
+    )
+    explanation = json.loads(explained.stdout[explained.stdout.index("{") :])
+    assert explanation["record"]["engagement_score"] == account["engagement_score"]
+    assert sum(e["contribution"] for e in explanation["events"]) == explanation["engagement"]["raw"]
+    properties = companies[account["account_id"]]["properties"]
+    assert properties["plg_engagement_score"] == as_crm_string(account["engagement_score"])
 
 
 def test_second_run_reads_only_new_arrivals_and_writes_only_changes(
@@ -263,3 +300,37 @@ def test_lost_store_stops_the_run_and_full_refresh_rebuilds_it(
     } == scores
     summary = meltano_project.summary()["objects"]
     assert summary["contacts"]["created"] == summary["contacts"]["updated"] == 0
+
+
+def test_meltano_run_with_prod_batch_config_gives_the_crm_of_the_record_run(
+    meltano_project: MeltanoProject, tmp_path: Path
+) -> None:
+    """The prod environment's `batch_config` under `meltano run`: BATCH files, same CRM."""
+    generate(meltano_project.events_dir, **SMALL_DEMO)
+    meltano_project.run_pipeline()
+    record_crm = {t: meltano_project.crm_rows(t) for t in ("companies", "contacts")}
+
+    project = yaml.safe_load((meltano_project.root / "meltano.yml").read_text())
+    envs = {e["name"]: e for e in project["environments"]}
+    prod_tap = envs["prod"]["config"]["plugins"]["extractors"][0]
+    assert prod_tap["name"] == "tap-product-events"
+    dev_tap = envs["dev"]["config"]["plugins"]["extractors"][0]
+    dev_tap["config"]["batch_config"] = prod_tap["config"]["batch_config"]
+    (meltano_project.root / "meltano.yml").write_text(yaml.safe_dump(project, sort_keys=False))
+    shutil.rmtree(meltano_project.root / "output")
+    result = meltano_project.run_pipeline("--full-refresh")
+
+    batch_folder = meltano_project.root / ".meltano" / "plg-batches"
+    written = sorted(p.name for p in batch_folder.iterdir())
+    assert written and all(n.endswith(".parquet") for n in written), written
+    assert "BATCH file" in result.stderr
+    for table, rows in record_crm.items():
+        batch_rows = meltano_project.crm_rows(table)
+        assert _properties(batch_rows) == _properties(rows), table
+
+
+def _properties(rows: list[dict]) -> list[dict]:
+    return sorted(
+        ({k: v for k, v in r["properties"].items() if k != "plg_computed_at"} for r in rows),
+        key=lambda p: json.dumps(p, sort_keys=True),
+    )

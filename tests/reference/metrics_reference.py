@@ -369,12 +369,7 @@ def activity_fields(
     )
 
     milestones = settings["milestones"]
-    ordered = sorted(events, key=lambda e: (e["time"], e["id"]))
-    completions = []
-    for milestone in milestones:
-        occurrences = [e for e in ordered if e["name"] == milestone["event"]]
-        if len(occurrences) >= milestone["count"]:
-            completions.append(occurrences[milestone["count"] - 1]["time"])
+    completions = [when for when in milestone_times(events, milestones) if when is not None]
     fields["activation_steps_completed"] = len(completions)
     fields["activation_rate"] = len(completions) / len(milestones) if milestones else None
     activated = bool(milestones) and len(completions) == len(milestones)
@@ -390,6 +385,17 @@ def activity_fields(
     fields["features_used"] = ";".join(sorted(used))
     fields["adoption_rate"] = len(used) / len(configured) if configured else None
     return fields
+
+
+def milestone_times(events: list[dict], milestones: list[dict]) -> list[datetime | None]:
+    """Per milestone: the time of the count-th occurrence of its event, None if not reached."""
+    ordered = sorted(events, key=lambda e: (e["time"], e["id"]))
+    times: list[datetime | None] = []
+    for milestone in milestones:
+        occurrences = [e for e in ordered if e["name"] == milestone["event"]]
+        reached = len(occurrences) >= milestone["count"]
+        times.append(occurrences[milestone["count"] - 1]["time"] if reached else None)
+    return times
 
 
 def trait_times(traits: dict, as_of: datetime) -> list[datetime]:
@@ -469,8 +475,16 @@ def apply_rules(
 # ---------------------------------------------------------------- the whole computation
 
 
-def compute(messages: list[dict], config: dict, as_of: datetime) -> dict[str, list[dict]]:
-    """Records of contacts, companies and associations as metrics.md defines them."""
+def compute(
+    messages: list[dict], config: dict, as_of: datetime, details: dict | None = None
+) -> dict[str, list[dict]]:
+    """Records of contacts, companies and associations as metrics.md defines them.
+
+    With `details` (a dict), it also receives the intermediate values, per kind (user,
+    account, membership) and entity key: `events` (the entity's events), `counts`
+    (capped counts by (event, date)), `raw` (current, previous) and `reference`; and
+    `current` / `previous` (the windows' dates) and `settings`.
+    """
     settings = read_config(config)
     as_of = as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     today = as_of.date()
@@ -648,6 +662,12 @@ def compute(messages: list[dict], config: dict, as_of: datetime) -> dict[str, li
         ref = settings["score_reference"].get(kind)
         if ref is None:
             ref = p90(population)
+        if details is not None:
+            details.setdefault("reference", {})[kind] = ref
+            details.setdefault("counts", {})[kind] = all_counts
+            details.setdefault("raw", {})[kind] = {
+                x: (raws[x], raw_value(c, settings, previous)) for x, c in all_counts.items()
+            }
         result = {}
         for x, counts in all_counts.items():
             now = score(raws[x], ref)
@@ -662,6 +682,13 @@ def compute(messages: list[dict], config: dict, as_of: datetime) -> dict[str, li
             }
         return result
 
+    if details is not None:
+        details.update(settings=settings, current=current, previous=previous)
+        details["events"] = {
+            "user": user_events,
+            "membership": pair_events,
+            "account": account_events,
+        }
     user_scores = engagement(user_counts, "user")
     pair_scores = engagement(pair_counts, "membership")
     account_scores = engagement(account_counts, "account")

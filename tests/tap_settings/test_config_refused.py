@@ -195,9 +195,38 @@ CASES: dict[str, tuple[dict[str, t.Any], str]] = {
         {"events_paths": ["ARCHIVE"], "metrics_queries": [_query(), _query()]},
         "`metrics_queries[1].name`: `seats` is already the name of metrics_queries[0]",
     ),
+    "batch root in an object store": (
+        {
+            "events_paths": ["ARCHIVE"],
+            "batch_config": {"encoding": {"format": "jsonl"}, "storage": {"root": "s3://b/x"}},
+        },
+        "`batch_config.storage.root`: 's3://b/x' is not a local folder",
+    ),
+    "batch format unknown": (
+        {
+            "events_paths": ["ARCHIVE"],
+            "batch_config": {"encoding": {"format": "csv"}, "storage": {"root": "out"}},
+        },
+        '`batch_config.encoding.format`: "csv" is not one of jsonl, parquet',
+    ),
+    "batch config typo": (
+        {
+            "events_paths": ["ARCHIVE"],
+            "batch_config": {"encoding": {"format": "jsonl"}, "storage": {"rot": "out"}},
+        },
+        "`batch_config.storage.rot`: unknown setting; did you mean `root`?",
+    ),
     "endpoint URL not http": (
         {"events_paths": ["ARCHIVE"], "metrics_endpoints": [_endpoint(url="ftp://host/x")]},
         "`metrics_endpoints[0].url`: expected an http:// or https:// URL",
+    ),
+    "typo in an object-storage option": (
+        {"events_paths": ["ARCHIVE"], "storage_options": {"s3": {"secret_key": PASSWORD}}},
+        "`storage_options.s3.secret_key`: unknown setting; did you mean `secret`?",
+    ),
+    "object-storage secret of the wrong type": (
+        {"events_paths": ["ARCHIVE"], "storage_options": {"s3": {"secret": SECRET_NUMBER}}},
+        "`storage_options.s3.secret`",
     ),
 }
 

@@ -6,10 +6,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..target_local.harness import LocalCRMWorkspace, RunResult
-from .hubspot_emulator import HubSpotEmulator
+from .hubspot_emulator import TOKEN_INFO_PATH, Call, HubSpotEmulator
 
 #: A token shaped like a private app's, distinctive enough to grep for in any output.
 TOKEN = "pat-na1-5e3ret00-tok3-4ever-dead-beefcafe1234"
+#: The one call every run makes before reading its input: the token and its scopes.
+TOKEN_CHECK = f"POST {TOKEN_INFO_PATH}"
+
+
+def crm_calls(calls: list[Call]) -> list[Call]:
+    """The calls that read or write CRM data (the start-up token check left out)."""
+    return [c for c in calls if c.path != TOKEN_INFO_PATH]
+
+
 #: Client timeout of the tests that inject timeouts (the emulator stalls 0.8 s).
 SHORT_TIMEOUT = {"hubspot_timeout_seconds": 0.5}
 

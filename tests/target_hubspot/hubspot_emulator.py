@@ -8,17 +8,28 @@ proves nothing:
   hasUniqueValue, duplicate ids, unknown properties, INVALID_EMAIL, INVALID_OPTION,
   values must be strings, 207 with trace ids / 400 without, results in no fixed order,
   values returned as strings with system properties, e-mails lower-case and matched
-  case-insensitively, empty string clears); batch read (207 OBJECT_NOT_FOUND);
-- properties v3: list, groups, batch create (types and field types checked, 207 on
-  partial failure), PATCH (options; hasUniqueValue immutable);
+  case-insensitively, empty string clears); batch read (207 OBJECT_NOT_FOUND; an
+  idProperty that does not exist is 400 PROPERTY_DOESNT_EXIST, one that is not unique
+  400; unknown `properties` are left out of the answer); batch update by object id
+  (unknown properties 400, missing ids and a unique value another object holds per
+  input); the paged list `GET /crm/v3/objects/{type}?limit=..&after=..&properties=..`
+  (limit 1-100, `paging.next.after` while more remain, in id order);
+- properties v3: list, groups, batch create (207 on partial failure), PATCH; every
+  definition and value checked by `hubspot_rules` (names, required fields, type and
+  fieldType pairs, booleans with their two options, enumeration options, hasUniqueValue
+  immutable, values of every type, INVALID_OPTION for booleans too);
 - associations v4: labels (list, create), batch create (labels imply the unlabeled
   type 279, one primary company per contact), batch labels archive, batch archive;
-- limits: rate-limit headers on every answer and 429 once the rolling budget is used.
+- the private app: `POST /oauth/v2/private-apps/get/access-token-info` answers the
+  token's scopes; a call needing a scope the app lacks answers 403 MISSING_SCOPES;
+- limits: rate-limit headers on every answer and 429 once the rolling budget is used;
+  the association batch and label endpoints count to the daily budget only.
 
 Switches for tests: `inject(...)` queues faults (429 with or without Retry-After, 423,
 500, a timeout) for the next matching requests; `trace_ids_ignored` makes one bad
 input fail the whole batch; `bare_results` answers upserts with system properties only
-(no key to match results by); `consume(n)` spends budget as another app would.
+(no key to match results by); `consume(n)` spends budget as another app would;
+`add_object` fills the portal as people would (companies and contacts without plg_ ids).
 The server binds 127.0.0.1 only, bounds request bodies, and stops at the end of the
 `with` block (or by itself after `watchdog_seconds`).
 """
@@ -36,25 +47,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
+
+from . import hubspot_rules
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 BATCH_LIMIT = 100
 UNLABELED = 279
 PRIMARY = 1
-PROPERTY_TYPES = {
-    "bool": {"booleancheckbox", "checkbox", "radio", "select"},
-    "date": {"date"},
-    "datetime": {"date"},
-    "enumeration": {"booleancheckbox", "checkbox", "radio", "select"},
-    "number": {"number", "text"},
-    "phone_number": {"text", "phonenumber"},
-    "string": {"text", "textarea", "file", "html"},
-}
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-# Stricter than the target's own check, as HubSpot's is: no empty labels, a real TLD.
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_GROUP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SYSTEM_PROPERTIES = ("hs_object_id", "createdate", "lastmodifieddate")
+#: Every scope the target needs (the default grant of the emulator's private app).
+ALL_SCOPES = frozenset(
+    f"crm.{kind}.{object_type}.{access}"
+    for kind in ("objects", "schemas")
+    for object_type in ("contacts", "companies")
+    for access in ("read", "write")
+)
+TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
+#: The association v4 batch and label endpoints: outside the ten-secondly limit.
+_SECONDLY_EXEMPT = re.compile(r"^/crm/v4/associations/[^/]+/[^/]+/(batch/[a-z/]+|labels)$")
 
 
 class AnswerError(Exception):
@@ -121,6 +133,7 @@ class Call:
     path: str
     status: int
     body: Any = None
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,9 +167,16 @@ class HubSpotEmulator:
         daily_max: int = 250_000,
         timeout_delay_seconds: float = 1.0,
         watchdog_seconds: float = 300.0,
+        scopes: frozenset[str] | set[str] = ALL_SCOPES,
     ) -> None:
-        """An empty portal reachable with `token`, with a budget of `rate_max` per interval."""
+        """An empty portal reachable with `token`, with a budget of `rate_max` per interval.
+
+        The private app holds `scopes` (every scope the target needs unless told).
+        """
         self.token = token
+        self.scopes = frozenset(scopes)
+        self.hub_id = 20_260_301
+        self.app_id = 4_242
         self.rate_max = rate_max
         self.rate_interval = rate_interval_ms / 1000
         self.daily_max = daily_max
@@ -171,6 +191,7 @@ class HubSpotEmulator:
         self._window: deque[float] = deque()
         self._lock = threading.RLock()
         self._store = _Store()
+        self._query: dict[str, str] = {}
         self._seed()
         self._server: ThreadingHTTPServer | None = None
         self._port = 0
@@ -180,8 +201,8 @@ class HubSpotEmulator:
     def _seed(self) -> None:
         store = self._store
         for object_type, info_group, builtin in (
-            ("contacts", "contactinformation", ("email", "firstname", "lastname")),
-            ("companies", "companyinformation", ("name", "domain")),
+            ("contacts", "contactinformation", ("email", "firstname", "lastname", "jobtitle")),
+            ("companies", "companyinformation", ("name", "domain", "website")),
         ):
             store.groups[object_type] = {
                 info_group: {"name": info_group, "label": "Information", "displayOrder": 0}
@@ -256,6 +277,24 @@ class HubSpotEmulator:
         """
         with self._lock:
             self._consume_next += count
+
+    def add_object(self, object_type: str, properties: dict[str, str]) -> str:
+        """Create an object directly, as a person or HubSpot itself would (e.g. no plg_ ids)."""
+        with self._lock:
+            known = self._store.properties[object_type]
+            unknown = sorted(set(properties) - set(known))
+            if unknown:
+                raise ValueError(f"unknown {object_type} properties {unknown}")
+            object_id = self._store.next_id
+            self._store.next_id += 1
+            now = _now()
+            self._store.objects[object_type][object_id] = {
+                "hs_object_id": str(object_id),
+                "createdate": now,
+                "lastmodifieddate": now,
+                **{k: (v.lower() if k == "email" else v) for k, v in properties.items()},
+            }
+            return str(object_id)
 
     def add_property(self, object_type: str, name: str, type_: str, field_type: str) -> None:
         """Create a property directly (e.g. one with a type the target does not expect)."""
@@ -333,7 +372,8 @@ class HubSpotEmulator:
             "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily_max - self.daily_used)),
         }
 
-    def _spend_budget(self) -> AnswerError | None:
+    def _spend_budget(self, path: str) -> AnswerError | None:
+        """Count a request; the association batch and label endpoints skip the 10 s window."""
         now = time.monotonic()
         if self._consume_next:
             self._window.extend([now] * self._consume_next)
@@ -342,11 +382,32 @@ class HubSpotEmulator:
             self._window.popleft()
         if self.daily_used >= self.daily_max:
             return AnswerError(429, _rate_limited("DAILY"))
-        if len(self._window) >= self.rate_max:
+        exempt = bool(_SECONDLY_EXEMPT.match(path))
+        if not exempt and len(self._window) >= self.rate_max:
             return AnswerError(429, _rate_limited("TEN_SECONDLY_ROLLING"))
-        self._window.append(now)
+        if not exempt:
+            self._window.append(now)
         self.daily_used += 1
         return None
+
+    def _scope_refusal(self, method: str, path: str) -> AnswerError | None:
+        """403 MISSING_SCOPES when the app holds none of the scopes the call needs."""
+        required = hubspot_rules.required_scopes(method, path)
+        if not required or self.scopes & set(required):
+            return None
+        correlation = f"emu-{random.getrandbits(48):012x}"
+        return AnswerError(403, hubspot_rules.missing_scopes_body(required, correlation))
+
+    def token_info(self, body: Any) -> tuple[int, Any]:
+        """The private app token's portal, app and scopes (the token is in the body)."""
+        if _get(body, "tokenKey") != self.token:
+            raise _error(401, "INVALID_AUTHENTICATION", "The access token is invalid or expired")
+        return 200, {
+            "userId": 101,
+            "hubId": self.hub_id,
+            "appId": self.app_id,
+            "scopes": sorted(self.scopes),
+        }
 
     def _take_fault(self, path: str) -> Fault | None:
         for fault in list(self.faults):
@@ -356,32 +417,28 @@ class HubSpotEmulator:
         return None
 
     def handle(
-        self, method: str, path: str, headers: Any, body: Any
+        self, method: str, path: str, headers: Any, body: Any, query: dict[str, str] | None = None
     ) -> tuple[int, Any, dict[str, str], float]:
         """(status, JSON body or None, extra headers, seconds to stall before answering)."""
         with self._lock:
+            self._query = dict(query or {})
             status, answer, extra, stall = self._handle(method, path, headers, body)
-            self.calls.append(Call(method, path, status, body))
+            self.calls.append(Call(method, path, status, body, dict(self._query)))
             return status, answer, {**self.rate_headers(), **extra}, stall
 
     def _handle(
         self, method: str, path: str, headers: Any, body: Any
     ) -> tuple[int, Any, dict[str, str], float]:
-        if headers.get("Authorization") != f"Bearer {self.token}":
-            return (
-                401,
-                {
-                    "status": "error",
-                    "category": "INVALID_AUTHENTICATION",
-                    "message": "Authentication credentials not found or invalid.",
-                },
-                {},
-                0.0,
+        # The token info endpoint reads its token from the body, not from the header.
+        if path != TOKEN_INFO_PATH and headers.get("Authorization") != f"Bearer {self.token}":
+            refused = _error(
+                401, "INVALID_AUTHENTICATION", "Authentication credentials not found or invalid."
             )
+            return refused.status, refused.body, {}, 0.0
         fault = self._take_fault(path)
         if fault is not None and fault.kind != "timeout":
             return _fault_answer(fault.kind)
-        limited = self._spend_budget()
+        limited = self._spend_budget(path) or self._scope_refusal(method, path)
         if limited is not None:
             return limited.status, limited.body, {}, 0.0
         try:
@@ -400,7 +457,7 @@ class HubSpotEmulator:
     def create_group(self, object_type: str, body: Any) -> tuple[int, Any]:
         groups = self._store.groups[_object_type(object_type)]
         name, label = _get(body, "name"), _get(body, "label")
-        if not isinstance(name, str) or not _NAME.match(name) or not isinstance(label, str):
+        if not isinstance(name, str) or not _GROUP_NAME.match(name) or not isinstance(label, str):
             raise _error(400, "VALIDATION_ERROR", "A group needs a valid name and a label")
         if name in groups:
             raise _error(409, "CONFLICT", f"A property group named '{name}' already exists")
@@ -439,30 +496,9 @@ class HubSpotEmulator:
         return _batch_answer(results, errors, 201, timed=False)
 
     def _property_problem(self, object_type: str, item: Any) -> str | None:
-        if not isinstance(item, dict):
-            return "an input must be an object"
-        missing = [
-            k for k in ("name", "label", "type", "fieldType", "groupName") if not item.get(k)
-        ]
-        if missing:
-            return f"missing {missing}"
-        if not _NAME.match(str(item["name"])):
-            return "invalid name"
-        if item["name"] in self._store.properties[object_type]:
-            return "a property with this name already exists"
-        if item["type"] not in PROPERTY_TYPES:
-            return f"unknown type {item['type']!r}"
-        if item["fieldType"] not in PROPERTY_TYPES[item["type"]]:
-            return f"fieldType {item['fieldType']!r} does not fit type {item['type']!r}"
-        if item["groupName"] not in self._store.groups[object_type]:
-            return f"property group {item['groupName']!r} does not exist"
-        if item.get("hasUniqueValue") and item["type"] not in ("string", "number"):
-            return "only string and number properties can have unique values"
-        try:
-            _options(item.get("options") or [])
-        except AnswerError as bad:
-            return str(bad)
-        return None
+        return hubspot_rules.definition_problem(
+            item, set(self._store.properties[object_type]), set(self._store.groups[object_type])
+        )
 
     def update_property(self, object_type: str, name: str, body: Any) -> tuple[int, Any]:
         known = self._store.properties[_object_type(object_type)]
@@ -471,8 +507,9 @@ class HubSpotEmulator:
         if not isinstance(body, dict):
             raise _error(400, "VALIDATION_ERROR", "The body must be an object")
         current = known[name]
-        if "hasUniqueValue" in body and bool(body["hasUniqueValue"]) != current["hasUniqueValue"]:
-            raise _error(400, "VALIDATION_ERROR", "hasUniqueValue cannot be changed")
+        problem = hubspot_rules.update_problem(current, body)
+        if problem:
+            raise _error(400, "VALIDATION_ERROR", problem)
         if "type" in body and body["type"] != current["type"]:
             raise _error(400, "VALIDATION_ERROR", "This emulator does not change property types")
         if "options" in body:
@@ -559,16 +596,7 @@ class HubSpotEmulator:
         if item["idProperty"] == "email":
             values.setdefault("email", item["id"])
         for name, value in values.items():
-            if not isinstance(value, str):
-                return "INVALID_PROPERTY_VALUE", f"{name}: values must be strings, got {value!r}"
-            definition = known[name]
-            if definition["modificationMetadata"].get("readOnlyValue"):
-                return "READ_ONLY_VALUE", f"{name} is read-only"
-            if value == "":
-                continue
-            if name == "email" and object_type == "contacts" and not _EMAIL.match(value):
-                return "INVALID_EMAIL", f"Email address {value} is invalid"
-            problem = _value_problem(definition, value)
+            problem = hubspot_rules.value_problem(object_type, known[name], value)
             if problem:
                 return problem
         return None
@@ -611,7 +639,10 @@ class HubSpotEmulator:
         object_type = _object_type(object_type)
         inputs = _inputs(body)
         id_property = body.get("idProperty") or "hs_object_id"
-        wanted = body.get("properties") or []
+        self._check_id_property(object_type, id_property)
+        known = self._store.properties[object_type]
+        # Properties the portal does not have are left out of the answer, as HubSpot does.
+        wanted = [n for n in body.get("properties") or [] if n in known]
         objects = self._store.objects[object_type]
         results, missing = [], []
         for item in inputs:
@@ -637,6 +668,169 @@ class HubSpotEmulator:
             ]
             return 207, answer
         return 200, answer
+
+    def _check_id_property(self, object_type: str, id_property: str) -> None:
+        """A read or update by a property that is missing or not unique is refused."""
+        if id_property == "hs_object_id" or (object_type, id_property) == ("contacts", "email"):
+            return
+        definition = self._store.properties[object_type].get(id_property)
+        if definition is None:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Property {id_property!r} does not exist",
+                [
+                    {
+                        "message": f"Property {id_property!r} does not exist",
+                        "code": "PROPERTY_DOESNT_EXIST",
+                        "context": {"propertyName": [id_property]},
+                    }
+                ],
+            )
+        if not definition["hasUniqueValue"]:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Unable to read {object_type} by non-unique property {id_property!r}",
+            )
+
+    def list_objects(self, object_type: str) -> tuple[int, Any]:
+        """GET /crm/v3/objects/{type}?limit&after&properties: pages in id order."""
+        object_type = _object_type(object_type)
+        query = self._query
+        try:
+            limit = int(query.get("limit", "10"))
+        except ValueError as bad:
+            raise _error(400, "VALIDATION_ERROR", "limit must be a number") from bad
+        if not 1 <= limit <= BATCH_LIMIT:
+            raise _error(400, "VALIDATION_ERROR", f"limit must be 1 to {BATCH_LIMIT}")
+        after = query.get("after")
+        if after is not None and not after.isdigit():
+            raise _error(400, "VALIDATION_ERROR", f"invalid paging cursor {after!r}")
+        known = self._store.properties[object_type]
+        names = [n for n in (query.get("properties") or "").split(",") if n and n in known]
+        objects = self._store.objects[object_type]
+        ids = sorted(i for i in objects if after is None or i > int(after))
+        page = ids[:limit]
+        results = []
+        for object_id in page:
+            stored = objects[object_id]
+            shown = {n: stored.get(n) for n in (*names, *SYSTEM_PROPERTIES)}
+            results.append(
+                {
+                    "id": str(object_id),
+                    "properties": shown,
+                    "createdAt": stored["createdate"],
+                    "updatedAt": stored["lastmodifieddate"],
+                    "archived": False,
+                }
+            )
+        answer: dict[str, Any] = {"results": results}
+        if len(ids) > limit:
+            cursor = str(page[-1])
+            answer["paging"] = {
+                "next": {
+                    "after": cursor,
+                    "link": f"/crm/v3/objects/{object_type}?limit={limit}&after={cursor}",
+                }
+            }
+        return 200, answer
+
+    def update(self, object_type: str, body: Any) -> tuple[int, Any]:
+        """POST batch/update by object id: unknown properties 400, missing ids per input."""
+        object_type = _object_type(object_type)
+        inputs = _inputs(body)
+        known = self._store.properties[object_type]
+        objects = self._store.objects[object_type]
+        for item in inputs:
+            if not isinstance(item.get("id"), str) or not isinstance(item.get("properties"), dict):
+                raise _error(400, "VALIDATION_ERROR", "Each input needs a string id and properties")
+            if item.get("idProperty") not in (None, "hs_object_id"):
+                raise _error(400, "VALIDATION_ERROR", "This emulator updates by object id only")
+        ids = [i["id"] for i in inputs]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise _error(
+                400, "VALIDATION_ERROR", f"Duplicate IDs found in batch input: {duplicates}"
+            )
+        unknown = sorted({n for item in inputs for n in item["properties"] if n not in known})
+        if unknown:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Property values were not valid: properties {unknown} do not exist",
+                [
+                    {
+                        "message": f"Property {name!r} does not exist",
+                        "code": "PROPERTY_DOESNT_EXIST",
+                        "context": {"propertyName": [name]},
+                    }
+                    for name in unknown
+                ],
+            )
+        results, errors = [], []
+        for item in inputs:
+            object_id = int(item["id"]) if item["id"].isdigit() else -1
+            problem = None
+            if object_id not in objects:
+                problem = ("OBJECT_NOT_FOUND", f"Object {item['id']} does not exist")
+            else:
+                problem = self._input_problem(
+                    object_type, {**item, "idProperty": "hs_object_id"}, known
+                ) or self._unique_problem(object_type, object_id, item["properties"])
+            if problem:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "VALIDATION_ERROR"
+                        if problem[0] != "OBJECT_NOT_FOUND"
+                        else "OBJECT_NOT_FOUND",
+                        "message": problem[1],
+                        "context": {
+                            "ids": [item["id"]],
+                            **(
+                                {"objectWriteTraceId": [item["objectWriteTraceId"]]}
+                                if isinstance(item.get("objectWriteTraceId"), str)
+                                else {}
+                            ),
+                        },
+                        "errors": [{"message": problem[1], "code": problem[0]}],
+                    }
+                )
+                continue
+            stored = objects[object_id]
+            for name, value in item["properties"].items():
+                if value == "":
+                    stored.pop(name, None)
+                else:
+                    stored[name] = value
+            stored["lastmodifieddate"] = _now()
+            results.append(
+                {
+                    "id": str(object_id),
+                    "properties": dict(stored),
+                    "createdAt": stored["createdate"],
+                    "updatedAt": stored["lastmodifieddate"],
+                    "archived": False,
+                }
+            )
+        return _batch_answer(results, errors, 200)
+
+    def _unique_problem(
+        self, object_type: str, object_id: int, properties: dict[str, str]
+    ) -> tuple[str, str] | None:
+        """A value of a unique property that another object already holds."""
+        known = self._store.properties[object_type]
+        for name, value in properties.items():
+            if not value or not known[name]["hasUniqueValue"]:
+                continue
+            for other_id, other in self._store.objects[object_type].items():
+                if other_id != object_id and other.get(name) == value:
+                    return (
+                        "CONFLICT",
+                        f"{name}={value!r} is already the value of {object_type} {other_id}",
+                    )
+        return None
 
     def list_labels(self) -> dict[str, Any]:
         return {"results": list(self._store.labels.values())}
@@ -789,16 +983,7 @@ def _inputs(body: Any) -> list[dict[str, Any]]:
 
 
 def _options(options: Any) -> list[dict[str, Any]]:
-    if not isinstance(options, list):
-        raise _error(400, "VALIDATION_ERROR", "options must be a list")
-    values = [o.get("value") if isinstance(o, dict) else None for o in options]
-    labels = [o.get("label") if isinstance(o, dict) else None for o in options]
-    if not all(isinstance(v, str) and v for v in values) or not all(
-        isinstance(label, str) and label for label in labels
-    ):
-        raise _error(400, "VALIDATION_ERROR", "every option needs a label and a value")
-    if len(set(values)) != len(values) or len(set(labels)) != len(labels):
-        raise _error(400, "VALIDATION_ERROR", "option values and labels must be unique")
+    """Options as HubSpot stores them (checked by `hubspot_rules` before)."""
     return [
         {
             "label": o["label"],
@@ -806,40 +991,20 @@ def _options(options: Any) -> list[dict[str, Any]]:
             "displayOrder": o.get("displayOrder", i),
             "hidden": bool(o.get("hidden", False)),
         }
-        for i, o in enumerate(options)
+        for i, o in enumerate(options or [])
     ]
 
 
-def _value_problem(definition: dict[str, Any], value: str) -> tuple[str, str] | None:
-    name, kind = definition["name"], definition["type"]
-    if kind == "number" and not _NUMBER.match(value):
-        return "INVALID_DECIMAL", f"{value!r} is not a valid number for {name}"
-    if kind == "bool" and value not in ("true", "false"):
-        return "INVALID_BOOLEAN", f"{value!r} is not true or false for {name}"
-    if kind in ("datetime", "date") and not value.isdigit():
-        try:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return "INVALID_DATE", f"{value!r} is not a valid date for {name}"
-    if kind == "enumeration":
-        allowed = {o["value"] for o in definition["options"]}
-        parts = value.split(";") if definition["fieldType"] == "checkbox" else [value]
-        bad = [p for p in parts if p not in allowed]
-        if bad:
-            return (
-                "INVALID_OPTION",
-                f"{bad[0]!r} was not one of the allowed options of {name}: {sorted(allowed)}",
-            )
-    return None
-
-
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("POST", re.compile(f"^{re.escape(TOKEN_INFO_PATH)}$"), "token_info"),
     ("GET", re.compile(r"^/crm/v3/properties/(\w+)$"), "list_properties"),
     ("POST", re.compile(r"^/crm/v3/properties/(\w+)/groups$"), "create_group"),
     ("POST", re.compile(r"^/crm/v3/properties/(\w+)/batch/create$"), "create_properties"),
     ("PATCH", re.compile(r"^/crm/v3/properties/(\w+)/(\w+)$"), "update_property"),
     ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/upsert$"), "upsert"),
     ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/read$"), "read"),
+    ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/update$"), "update"),
+    ("GET", re.compile(r"^/crm/v3/objects/(\w+)$"), "list_objects"),
     ("GET", re.compile(r"^/crm/v4/associations/contacts/companies/labels$"), "list_labels"),
     ("POST", re.compile(r"^/crm/v4/associations/contacts/companies/labels$"), "create_label"),
     (
@@ -889,8 +1054,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(400, {"status": "error", "message": "Invalid JSON"}, {})
             return
-        path = self.path.split("?", 1)[0]
-        status, answer, headers, stall = emulator.handle(self.command, path, self.headers, body)
+        path, _, raw_query = self.path.partition("?")
+        query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
+        status, answer, headers, stall = emulator.handle(
+            self.command, path, self.headers, body, query
+        )
         if stall:
             time.sleep(stall)
         self._send(status, answer, headers)

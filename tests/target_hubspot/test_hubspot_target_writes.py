@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..target_local.harness import association, company, contact, schemas, state
-from .harness import TOKEN, HubSpotWorkspace
+from .harness import TOKEN, TOKEN_CHECK, HubSpotWorkspace, crm_calls
 from .hubspot_emulator import HubSpotEmulator
 
 WRITES = ("batch/upsert", "batch/create", "labels", "groups", "archive")
@@ -12,7 +12,7 @@ WRITES = ("batch/upsert", "batch/create", "labels", "groups", "archive")
 def _writes(hubspot: HubSpotEmulator) -> list[str]:
     return [
         f"{c.method} {c.path}"
-        for c in hubspot.calls
+        for c in crm_calls(hubspot.calls)
         if c.method != "GET" and not c.path.endswith("batch/read")
     ]
 
@@ -143,9 +143,13 @@ def test_a_clean_run_costs_one_call_per_hundred_records_plus_setup(
     assert len(hubspot.calls_to("/associations/contacts/companies/batch/create")) == 3
     assert len(hubspot.calls_to("/crm/v3/properties/companies", "GET")) == 1
     assert len(hubspot.calls_to("/crm/v3/properties/contacts", "GET")) == 1
-    assert len(hubspot.calls_to("batch/read")) == 0  # ids come from the upserts
-    # setup: 2 property lists, 2 groups, 2 property batches, label list + 1 label
-    assert len(hubspot.calls) == 2 + 3 + 3 + 2 + 2 + 2 + 2
+    # ids come from the upserts; plg_account_id is new, so no company can hold one yet
+    assert len(hubspot.calls_to("batch/read")) == 0
+    # domain matching lists the portal's companies once (100 a page): empty here
+    assert len(hubspot.calls_to("/crm/v3/objects/companies", "GET")) == 1
+    # setup: token check, 2 property lists, 2 groups, 2 property batches, labels list + 1
+    assert len(hubspot.calls) == 1 + 2 + 3 + 3 + 2 + 2 + 2 + 2 + 1
+    assert f"{hubspot.calls[0].method} {hubspot.calls[0].path}" == TOKEN_CHECK
     assert len(hubspot.associations()) == 250
 
 
@@ -158,7 +162,8 @@ def test_a_second_run_with_nothing_new_makes_no_call(
     result = workspace.run(_pipeline())
 
     assert result.returncode == 0, result.stderr
-    assert hubspot.calls[calls_after_first:] == []
+    # The token check only: no read, no write.
+    assert [f"{c.method} {c.path}" for c in hubspot.calls[calls_after_first:]] == [TOKEN_CHECK]
     assert workspace.summary()["objects"]["contacts"]["unchanged"] == 2
     assert workspace.summary()["objects"]["associations"]["unchanged"] == 3
     assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
@@ -175,12 +180,18 @@ def test_only_the_changed_record_is_written_again(
     result = workspace.run(changed)
 
     assert result.returncode == 0, result.stderr
-    new_calls = hubspot.calls[before:]
+    new_calls = crm_calls(hubspot.calls[before:])
     upserts = [c for c in new_calls if c.path.endswith("batch/upsert")]
     assert [len(c.body["inputs"]) for c in upserts] == [1]
     assert hubspot.companies()["a1"]["plg_segments"] == "hot;churn_risk"
-    # the new option was added to the existing property, nothing else was re-read
-    assert [c.method for c in new_calls] == ["GET", "PATCH", "POST"]
+    # the new option was added to the existing property; one batch read checks the
+    # company's own `name` and `domain` before filling them (native fields, if_empty)
+    assert [f"{c.method} {c.path.rsplit('/', 1)[-1]}" for c in new_calls] == [
+        "GET companies",
+        "PATCH plg_segments",
+        "POST read",
+        "POST upsert",
+    ]
     assert "churn_risk" in {
         o["value"] for o in hubspot.properties("companies")["plg_segments"]["options"]
     }
@@ -240,7 +251,7 @@ def test_invalid_emails_are_rejected_with_their_reason_and_retried_next_run(
 
     again = workspace.run(messages)
     assert again.returncode == 0, again.stderr
-    assert len(workspace.rejects()) == 6
+    assert len(workspace.rejects()) == 3  # the latest run's rejects, not a growing log
     assert workspace.summary()["objects"]["contacts"]["unchanged"] == 1
 
 
@@ -302,7 +313,7 @@ def test_an_existing_property_of_another_type_is_reported_and_its_field_skipped(
     # Next run: the property list is read again, but no record is rewritten for it.
     before = len(hubspot.calls)
     assert workspace.run(_pipeline()).returncode == 0
-    assert [c.path for c in hubspot.calls[before:]] == ["/crm/v3/properties/companies"]
+    assert [c.path for c in crm_calls(hubspot.calls[before:])] == ["/crm/v3/properties/companies"]
 
 
 def test_dry_run_reads_but_writes_nothing(
@@ -312,9 +323,17 @@ def test_dry_run_reads_but_writes_nothing(
 
     assert result.returncode == 0, result.stderr
     assert _writes(hubspot) == []
-    assert "would create contacts email=ann@acme.com" in result.stderr
-    assert "would associate contact new:ann@acme.com with company new:a1" in result.stderr
-    assert sorted(p.name for p in workspace.folder.iterdir()) == ["config.json"]
+    assert "plan: create contacts ann@acme.com: " in result.stderr
+    assert "plan: create association u1@a1 (contact new:ann@acme.com, company new:a1)" in (
+        result.stderr
+    )
+    # Only the plan and the run history record the dry run.
+    assert sorted(p.name for p in workspace.folder.iterdir()) == [
+        "config.json",
+        "plan.json",
+        "run-history.jsonl",
+    ]
+    assert workspace.run_history()[0]["dry_run"] is True
 
 
 def test_the_token_appears_nowhere_the_target_writes(

@@ -170,7 +170,9 @@ class LocalCRMWorkspace:
             "local_path": str(self.folder / "crm.sqlite"),
             "ledger_path": str(self.folder / "ledger.sqlite"),
             "rejects_path": str(self.folder / "rejects.jsonl"),
+            "run_history_path": str(self.folder / "run-history.jsonl"),
             "summary_path": str(self.folder / "summary.json"),
+            "plan_path": str(self.folder / "plan.json"),
             **self.overrides,
         }
 
@@ -235,6 +237,17 @@ class LocalCRMWorkspace:
     def rejects(self) -> list[dict[str, Any]]:
         """The rejects file's lines."""
         path = self.folder / "rejects.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def plan(self) -> dict[str, Any]:
+        """The last dry run's plan file."""
+        return json.loads((self.folder / "plan.json").read_text())
+
+    def run_history(self) -> list[dict[str, Any]]:
+        """The run history's lines, oldest first."""
+        path = self.folder / "run-history.jsonl"
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text().splitlines()]

@@ -49,6 +49,11 @@ REFUSALS: dict[str, tuple[str, dict[str, Any], str]] = {
         "must be more than 0, got 0",
     ),
     "a zero batch size": ("batch_size_rows", {"batch_size_rows": 0}, "at least 1, got 0"),
+    "a negative progress interval": (
+        "progress_interval_seconds",
+        {"progress_interval_seconds": -5},
+        "must be at least 0, got -5",
+    ),
     "an empty file path": ("ledger_path", {"ledger_path": ""}, "must not be empty"),
     "a misspelt CRM": ("crm", {"crm": "hubspto"}, "did you mean `hubspot`?"),
     "salesforce, not yet available": (
@@ -96,6 +101,21 @@ REFUSALS: dict[str, tuple[str, dict[str, Any], str]] = {
         {"company_id_property": "hs_account"},
         "must not start with `hs_`",
     ),
+    "a number as the run history path": (
+        "run_history_path",
+        {"run_history_path": 7},
+        "expected a string",
+    ),
+    "the run history in the rejects file": (
+        "run_history_path",
+        {"run_history_path": "same.jsonl", "rejects_path": "same.jsonl"},
+        "is the same file as `rejects_path`",
+    ),
+    "a company key HubSpot cannot name": (
+        "company_id_property",
+        {"company_id_property": "p" * 100},
+        "at most 99",
+    ),
     "a load method a CRM cannot do": (
         "load_method",
         {"load_method": "overwrite"},
@@ -105,6 +125,63 @@ REFUSALS: dict[str, tuple[str, dict[str, Any], str]] = {
         "add_record_metadata",
         {"add_record_metadata": True},
         "not supported by target-plg-crm",
+    ),
+    "a sync mode that does not exist": (
+        "sync_mode",
+        {"sync_mode": "insert_only"},
+        '"insert_only" is not one of upsert, update_only',
+    ),
+    "matching by domain before the account id": (
+        "company_match",
+        {"company_match": ["domain", "account_id"]},
+        "must start with `account_id`",
+    ),
+    "a match key that does not exist": (
+        "company_match[1]",
+        {"company_match": ["account_id", "website"]},
+        '"website" is not one of account_id, domain',
+    ),
+    "a filter that does not parse": (
+        "sync_filter.contacts",
+        {"sync_filter": {"contacts": "engagement_score >"}},
+        "does not parse: syntax error",
+    ),
+    "a filter for a stream the target has not": (
+        "sync_filter.users",
+        {"sync_filter": {"users": "TRUE"}},
+        "unknown setting",
+    ),
+    "two filters in one": (
+        "sync_filter.companies",
+        {"sync_filter": {"companies": "is_pqa; DROP TABLE x"}},
+        "does not parse",
+    ),
+    "a native field onto one of our own properties": (
+        "native_fields.contacts[0].property",
+        {"native_fields": {"contacts": [{"field": "title", "property": "plg_title"}]}},
+        "one of the target's own properties",
+    ),
+    "a native field onto HubSpot's system property": (
+        "native_fields.companies[0].property",
+        {"native_fields": {"companies": [{"field": "x", "property": "hs_lead_status"}]}},
+        "cannot be written",
+    ),
+    "two native fields onto one property": (
+        "native_fields.contacts[1].property",
+        {
+            "native_fields": {
+                "contacts": [
+                    {"field": "firstName", "property": "firstname"},
+                    {"field": "name", "property": "firstname"},
+                ]
+            }
+        },
+        "written by another field already",
+    ),
+    "a native field mode that does not exist": (
+        "native_fields.contacts[0].mode",
+        {"native_fields": {"contacts": [{"field": "t", "property": "t", "mode": "always"}]}},
+        '"always" is not one of if_empty, overwrite',
     ),
 }
 

@@ -26,6 +26,7 @@ CONFIG = {
     "local_path": str(_FOLDER / "crm.sqlite"),
     "ledger_path": str(_FOLDER / "ledger.sqlite"),
     "rejects_path": str(_FOLDER / "rejects.jsonl"),
+    "run_history_path": str(_FOLDER / "run-history.jsonl"),
     "summary_path": str(_FOLDER / "summary.json"),
 }
 

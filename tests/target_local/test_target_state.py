@@ -51,6 +51,7 @@ def test_state_is_emitted_after_the_records_before_it_are_written(
         "local_path": str(tmp_path / "crm.sqlite"),
         "ledger_path": str(tmp_path / "ledger.sqlite"),
         "rejects_path": str(tmp_path / "rejects.jsonl"),
+        "run_history_path": "",
         "summary_path": "",
         "batch_size_rows": 1,  # sinks drain record by record: STATE must still wait
     }

@@ -108,7 +108,9 @@ def test_second_run_with_a_changed_field_updates_the_same_records(
     assert objects["contacts"]["updated"] == 1 and objects["contacts"]["created"] == 0
 
 
-def test_associations_carry_the_role_and_primary_labels(workspace: LocalCRMWorkspace) -> None:
+def test_associations_carry_the_role_champion_and_primary_labels(
+    workspace: LocalCRMWorkspace,
+) -> None:
     workspace.run(
         [
             *schemas(),
@@ -121,7 +123,7 @@ def test_associations_carry_the_role_and_primary_labels(workspace: LocalCRMWorks
     )
 
     assert workspace.associations() == {
-        ("ann@acme.com", "a1"): ["admin", "primary"],
+        ("ann@acme.com", "a1"): ["admin", "champion", "primary"],
         ("ann@acme.com", "a2"): [],
     }
 
@@ -174,6 +176,8 @@ def test_invalid_or_missing_email_is_rejected_with_its_reason_and_others_are_wri
         "updated": 0,
         "unchanged": 0,
         "rejected": 2,
+        "filtered": 0,
+        "skipped": 0,
     }
 
 
@@ -186,7 +190,7 @@ def test_a_rejected_record_stays_out_of_the_ledger_and_is_retried(
 
     assert workspace.summary()["objects"]["contacts"]["rejected"] == 1
     assert workspace.summary()["objects"]["contacts"]["unchanged"] == 1
-    assert len(workspace.rejects()) == 2  # once per run
+    assert len(workspace.rejects()) == 1  # the latest run's rejects, not a growing log
 
 
 def test_an_identical_second_run_is_all_unchanged_and_writes_nothing(
@@ -207,7 +211,7 @@ def test_an_identical_second_run_is_all_unchanged_and_writes_nothing(
 
     assert result.returncode == 0, result.stderr
     assert workspace.summary()["objects"] == {
-        t: {"created": 0, "updated": 0, "unchanged": 1, "rejected": 0}
+        t: {"created": 0, "updated": 0, "unchanged": 1, "rejected": 0, "filtered": 0, "skipped": 0}
         for t in ("associations", "companies", "contacts")
     }
     assert (
@@ -267,17 +271,32 @@ def test_dry_run_writes_nothing_and_logs_what_it_would_do(workspace: LocalCRMWor
     result = workspace.run(messages, dry_run=True)
 
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in workspace.folder.iterdir()) == ["config.json"]
-    assert "would create contacts email=ann@acme.com" in result.stderr
-    assert "would associate contact new:ann@acme.com with company new:a1" in result.stderr
+    # Only the plan and the run history record the dry run.
+    assert sorted(p.name for p in workspace.folder.iterdir()) == [
+        "config.json",
+        "plan.json",
+        "run-history.jsonl",
+    ]
+    assert workspace.run_history()[0]["dry_run"] is True
+    assert "plan: create contacts ann@acme.com: " in result.stderr
+    assert "plan: create association u1@a1 (contact new:ann@acme.com, company new:a1)" in (
+        result.stderr
+    )
     assert "contacts: 1 would create, 0 would update" in result.stderr
+    plan = workspace.plan()
+    assert [r["action"] for r in plan["records"]["contacts"]] == ["create"]
+    assert plan["records"]["contacts"][0]["changes"]["plg_user_id"] == {"old": None, "new": "u1"}
+    assert {p["name"] for p in plan["properties"]["companies"]["create"]} >= {"plg_account_id"}
+    assert plan["associations"][0]["add_labels"] == ["admin", "primary"]
+    assert plan["calls"]["by_endpoint"]["POST /crm/v3/objects/contacts/batch/upsert"] == 1
 
     workspace.run(messages)
     before = workspace.query("SELECT * FROM contacts")
     ledger_before = (workspace.folder / "ledger.sqlite").read_bytes()
     changed = [*schemas(), contact("u1", "ann@acme.com", engagement_score=99)]
     result = workspace.run(changed, dry_run=True)
-    assert "would update contacts email=ann@acme.com" in result.stderr
+    assert "plan: update contacts ann@acme.com 1 (matched by email): " in result.stderr
+    assert "plg_engagement_score: '40' -> '99'" in result.stderr
     assert workspace.query("SELECT * FROM contacts") == before
     assert (workspace.folder / "ledger.sqlite").read_bytes() == ledger_before
 
@@ -394,7 +413,12 @@ def test_contacts_from_any_tap_need_only_an_email(workspace: LocalCRMWorkspace) 
     )
 
     assert result.returncode == 0, result.stderr
-    assert workspace.contacts()["zoe@shop.io"] == {"plg_id": "7", "plg_first_name": "Zoë"}
+    # firstName also fills HubSpot's own `firstname` (the default native fields)
+    assert workspace.contacts()["zoe@shop.io"] == {
+        "plg_id": "7",
+        "plg_first_name": "Zoë",
+        "firstname": "Zoë",
+    }
 
 
 def test_records_that_do_not_fit_their_schema_are_rejected_not_fatal(

@@ -179,7 +179,11 @@ def test_jsonl_batches_from_an_sdk_tap_give_the_records_of_record_messages(
     assert list(batch_dir.glob("b-*.json.gz"))
 
     from_records = run_transform(plain, {**CONFIG, "store_path": str(tmp_path / "r.duckdb")})
-    from_batches = run_transform(batched, {**CONFIG, "store_path": str(tmp_path / "b.duckdb")})
+    # Interval 0: every progress line, as a run longer than the interval logs them.
+    from_batches = run_transform(
+        batched,
+        {**CONFIG, "store_path": str(tmp_path / "b.duckdb"), "progress_interval_seconds": 0},
+    )
     assert _records(from_batches) == _records(from_records)
     contacts = from_batches.by_key("contacts")
     assert contacts["u2"]["email"] == "u2@example.com"

@@ -110,6 +110,14 @@ CASES = {
         '`window_days`: expected a whole number, got "30"',
     ),
     "strict as text": ({"strict": "yes"}, '`strict`: expected true or false, got "yes"'),
+    "negative progress interval": (
+        {"progress_interval_seconds": -1},
+        "`progress_interval_seconds`: must be at least 0, got -1",
+    ),
+    "progress interval as a word": (
+        {"progress_interval_seconds": "fast"},
+        '`progress_interval_seconds`: expected a number, got "fast"',
+    ),
     "traits as one string": (
         {"user_traits": "plan"},
         "`user_traits`: expected a list (in meltano.yml, or JSON text in an environment "

@@ -6,10 +6,12 @@ The stages, in the order a run goes through them (module names say which is whic
 2. normalise it into store rows: `message_rows` (Segment messages, backend metrics),
    `rollup_rows` (daily roll-ups), `bad_input` (what cannot be read, counted);
 3. keep it: `store_staging` (rows into the store), `store` (the DuckDB file);
-4. score as of T (`snapshot`): `population`, `rollup_events`, `engagement`,
-   `activity`, `rules`;
+4. score as of T (`snapshot`, in the order of `scoring`): `population`, `rollup_events`,
+   `engagement`, `activity`, `rules`;
 5. write the records: `output_fields`, `output_records`.
 
-`mapper` runs them; `settings` declares the settings and `setting_checks` checks what
-their schema cannot say.
+`mapper` runs them and logs its progress (`run_progress`); `settings` declares the
+settings and `setting_checks` checks what their schema cannot say. `plg-transform
+explain` (`explain_command`) runs the same computation on the store and lays out one
+record's numbers (`explain`, `explain_text`).
 """

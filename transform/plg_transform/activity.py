@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from plg_transform.output_fields import KEYS
+from plg_transform.settings import Milestone
 from plg_transform.snapshot import Snapshot
 from plg_transform.sql_text import literal
 
@@ -35,7 +38,30 @@ def build_activity(snap: Snapshot) -> None:
     _first_seen(snap)
 
 
+def milestone_occurrences_sql(kind: str, events: str) -> str:
+    """SQL of every occurrence (keys, event, ts, n) of the events `events` (a SQL list).
+
+    n numbers the occurrences of one event of one entity by time, then messageId: a
+    milestone is completed at its count-th occurrence, exactly as often as counted here.
+    """
+    keys = ", ".join(KEYS[kind])
+    return f"""
+        SELECT {keys}, event, ts,
+               row_number() OVER (PARTITION BY {keys}, event ORDER BY ts, message_id) AS n
+        FROM (SELECT user_id, account_id, event, ts, message_id FROM ev
+              UNION ALL
+              SELECT user_id, account_id, event, ts, message_id FROM ru_first
+              WHERE user_id IS NOT NULL)
+        WHERE {_event_scope(kind)} AND event IN ({events})"""
+
+
+def milestone_events_sql(milestones: t.Sequence[Milestone]) -> str:
+    """The milestones' event names as a SQL list (NULL when there are none)."""
+    return ", ".join(literal(m.event) for m in milestones) or "NULL"
+
+
 def _milestones(snap: Snapshot) -> None:
+    """ms_reached_<kind> (keys, idx, ts): when each milestone was completed; ms_<kind>."""
     milestones = snap.settings.milestones
     snap.run("CREATE OR REPLACE TEMP TABLE milestones (idx INTEGER, event VARCHAR, n BIGINT)")
     if milestones:
@@ -44,25 +70,24 @@ def _milestones(snap: Snapshot) -> None:
             [[i, m.event, m.count] for i, m in enumerate(milestones)],
         )
     total = len(milestones)
-    events = ", ".join(literal(m.event) for m in milestones) or "NULL"
+    events = milestone_events_sql(milestones)
     for kind in ("user", "account", "membership"):
         keys = ", ".join(KEYS[kind])
         # Completion = timestamp of the count-th occurrence (by time, then messageId).
         snap.run(
             f"""
+            CREATE OR REPLACE TEMP TABLE ms_reached_{kind} AS
+            SELECT {keys}, m.idx, o.ts
+            FROM ({milestone_occurrences_sql(kind, events)}) o
+            JOIN milestones m ON o.event = m.event AND o.n = m.n
+            """
+        )
+        snap.run(
+            f"""
             CREATE OR REPLACE TEMP TABLE ms_{kind} AS
-            WITH occurrences AS (
-                SELECT {keys}, event, ts,
-                       row_number() OVER (PARTITION BY {keys}, event ORDER BY ts, message_id) AS n
-                FROM (SELECT user_id, account_id, event, ts, message_id FROM ev
-                      UNION ALL
-                      SELECT user_id, account_id, event, ts, message_id FROM ru_first
-                      WHERE user_id IS NOT NULL)
-                WHERE {_event_scope(kind)} AND event IN ({events}))
             SELECT {keys}, count(*) AS steps,
-                   CASE WHEN count(*) = {total} THEN max(o.ts) END AS activated_at
-            FROM occurrences o JOIN milestones m ON o.event = m.event AND o.n = m.n
-            GROUP BY {keys}
+                   CASE WHEN count(*) = {total} THEN max(ts) END AS activated_at
+            FROM ms_reached_{kind} GROUP BY {keys}
             """
         )
 

@@ -17,6 +17,7 @@ CREATE OR REPLACE TEMP MACRO plg_score(r, ref) AS
 
 
 def _daily_counts(snap: Snapshot) -> None:
+    """daily_<kind>: capped counts `c` (and the `occurrences` before the cap) per day."""
     cap = snap.settings.daily_cap
     counted = f"least(sum(n), {int(cap)})" if cap > 0 else "sum(n)"
     # Only scored events in the two windows can contribute to raw values.
@@ -24,14 +25,16 @@ def _daily_counts(snap: Snapshot) -> None:
     snap.run(
         f"""
         CREATE OR REPLACE TEMP TABLE daily_user AS
-        SELECT user_id, event, weight, day, CAST({counted} AS BIGINT) AS c FROM ev_day
-        WHERE {scope} GROUP BY ALL
+        SELECT user_id, event, weight, day, CAST({counted} AS BIGINT) AS c,
+               CAST(sum(n) AS BIGINT) AS occurrences
+        FROM ev_day WHERE {scope} GROUP BY ALL
         """
     )
     snap.run(
         f"""
         CREATE OR REPLACE TEMP TABLE daily_membership AS
-        SELECT user_id, account_id, event, weight, day, CAST({counted} AS BIGINT) AS c
+        SELECT user_id, account_id, event, weight, day, CAST({counted} AS BIGINT) AS c,
+               CAST(sum(n) AS BIGINT) AS occurrences
         FROM ev_day WHERE {scope} AND account_id IS NOT NULL GROUP BY ALL
         """
     )
@@ -39,29 +42,39 @@ def _daily_counts(snap: Snapshot) -> None:
     snap.run(
         """
         CREATE OR REPLACE TEMP TABLE daily_account AS
-        SELECT account_id, event, weight, day, sum(c) AS c FROM daily_membership GROUP BY ALL
+        SELECT account_id, event, weight, day, sum(c) AS c, sum(occurrences) AS occurrences
+        FROM daily_membership GROUP BY ALL
         """
     )
 
 
 def _raw_values(snap: Snapshot, kind: str) -> None:
+    """per_event_<kind>: counts per event and window; raw_<kind>: their weighted sums."""
     keys = ", ".join(KEYS[kind])
     cur = snap.current_start
     snap.run(
         f"""
+        CREATE OR REPLACE TEMP TABLE per_event_{kind} AS
+        SELECT {keys}, event, weight,
+               CAST(coalesce(sum(c) FILTER (WHERE day >= {cur}), 0) AS BIGINT) AS n_cur,
+               CAST(coalesce(sum(c) FILTER (WHERE day < {cur}), 0) AS BIGINT) AS n_prev,
+               CAST(coalesce(sum(occurrences) FILTER (WHERE day >= {cur}), 0) AS BIGINT)
+                   AS occurrences_cur,
+               CAST(coalesce(sum(occurrences) FILTER (WHERE day < {cur}), 0) AS BIGINT)
+                   AS occurrences_prev
+        FROM daily_{kind} GROUP BY ALL
+        """
+    )
+    snap.run(
+        f"""
         CREATE OR REPLACE TEMP TABLE raw_{kind} AS
-        WITH per_event AS (
-            SELECT {keys}, event, weight,
-                   CAST(coalesce(sum(c) FILTER (WHERE day >= {cur}), 0) AS BIGINT) AS n_cur,
-                   CAST(coalesce(sum(c) FILTER (WHERE day < {cur}), 0) AS BIGINT) AS n_prev
-            FROM daily_{kind} GROUP BY ALL)
         SELECT {keys},
                fsum(weight * n_cur) AS raw_cur,
                fsum(weight * n_prev) AS raw_prev,
                coalesce(array_to_string(
                    list(event || ' x' || n_cur ORDER BY weight * n_cur DESC, event)
                        FILTER (WHERE n_cur > 0)[1:3], ', '), '') AS score_reasons
-        FROM per_event GROUP BY ALL
+        FROM per_event_{kind} GROUP BY ALL
         """
     )
 

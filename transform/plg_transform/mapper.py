@@ -13,16 +13,16 @@ import singer_sdk.singerlib as singer
 from plg_settings import SettingProblems, StrictSettingsPlugin
 from singer_sdk import InlineMapper
 
-from plg_transform.activity import build_activity
 from plg_transform.bad_input import BadInput
 from plg_transform.batch_files import batch_files
-from plg_transform.engagement import build_engagement
+from plg_transform.explain_command import with_explain_command
 from plg_transform.message_rows import INPUT_STREAMS, MessageRows
 from plg_transform.output_fields import KEYS, OUTPUT_ORDER, STREAMS
-from plg_transform.output_records import build_records, record_lines, schema
-from plg_transform.population import build_metrics, build_population, build_traits, invalid_emails
+from plg_transform.output_records import record_lines, schema
 from plg_transform.rollup_rows import ROLLUP_STREAM, RollupRows
 from plg_transform.rules import report_rule_failures
+from plg_transform.run_progress import RunProgress
+from plg_transform.scoring import Scores, compute_scores
 from plg_transform.setting_checks import check_settings
 from plg_transform.settings import CONFIG_JSONSCHEMA, Settings
 from plg_transform.singer_input import FastSingerReader
@@ -30,6 +30,10 @@ from plg_transform.snapshot import Snapshot
 from plg_transform.store import Store
 from plg_transform.store_bookmarks import MARKER_KEY, AbsorbedStates, StoreRewind, state_digest
 from plg_transform.store_staging import StoreStaging
+from plg_transform.timestamps import instant_from_micros
+
+if t.TYPE_CHECKING:
+    import click
 
 STATE_KEY = MARKER_KEY  # our key in the pipeline's STATE: {"store_id", "covers"}
 _ONE_US = timedelta(microseconds=1)
@@ -65,8 +69,9 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
             self.run_started_us + settings.max_clock_skew_us,
             earliest_us=settings.earliest_event_us,
         )
+        self.progress = RunProgress(self.logger, self.settings.progress_interval_seconds)
         if isinstance(self.message_reader, FastSingerReader):
-            self.message_reader.take_raw_records(INPUT_STREAMS, self.staging.add_lines)
+            self.message_reader.take_raw_records(INPUT_STREAMS, self._take_lines)
             self.message_reader.max_line_bytes = settings.max_record_bytes
             self.message_reader.on_oversize = lambda line: self.bad.add(
                 "oversize_line", line.describe()
@@ -74,9 +79,16 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self._input_started = time.perf_counter()
         self.rollups = RollupRows(self.bad, lambda: self.store.con)  # daily_rollups stream
         self.unknown_streams: dict[str, int] = {}
+        self.other_records = 0  # records of streams other than the staged input streams
+        self.batch_files_read = 0
         self.latest_state: dict | None = None
         self.rewind: StoreRewind | None = None  # set when the store is behind the state
         self._store: Store | None = None
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, plus the subcommand `explain` (see explain_command.py)."""
+        return with_explain_command(cls, super().get_singer_command())
 
     def check_settings(self, config: t.Mapping[str, t.Any], problems: SettingProblems) -> None:
         """What the schema cannot say: rules compile, names do not clash (setting_checks)."""
@@ -105,6 +117,14 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
 
     # Singer message handling: everything is consumed; output comes at the end.
 
+    def records_read(self) -> int:
+        """Input records read so far, of every stream."""
+        return self.staging.next_seq + self.other_records
+
+    def _take_lines(self, run: bytes, count: int) -> None:
+        self.staging.add_lines(run, count)
+        self.progress.reading(self.records_read())
+
     def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         """Input schemas are consumed, not forwarded."""
         return ()
@@ -116,9 +136,12 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
             self.staging.add_message(message_dict)
         elif stream == ROLLUP_STREAM:  # roll-ups: loaded and merged by rollup_rows.py
             self.rollups.add(message_dict.get("record"))
+            self.other_records += 1
         else:
             name = str(stream)
             self.unknown_streams[name] = self.unknown_streams.get(name, 0) + 1
+            self.other_records += 1
+        self.progress.reading(self.records_read())
         return ()
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
@@ -160,14 +183,16 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
                 for record in records:
                     self.rollups.add(record)
                 count = len(records)
+                self.other_records += count
             else:
                 count = self.staging.count_batch_file(batch)
                 self.unknown_streams[batch.stream] = (
                     self.unknown_streams.get(batch.stream, 0) + count
                 )
-            self.logger.info(
-                "read %d %s records from BATCH file %s", count, batch.stream, batch.url
-            )
+                self.other_records += count
+            self.batch_files_read += 1
+            self.progress.phase(f"read {count} {batch.stream} records from BATCH file {batch.url}")
+            self.progress.reading(self.records_read())
         return ()
 
     def _flush(self) -> None:
@@ -183,53 +208,61 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
             return
         self._flush()
         read_s = time.perf_counter() - self._input_started
-        self.logger.info(
-            "read and staged %d input records in %.2f s (%.0f records/s, peak RSS %.0f MB)",
-            self.staging.next_seq,
-            read_s,
-            self.staging.next_seq / read_s if read_s > 0 else 0.0,
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        records = self.records_read()
+        staged = (
+            f"read and staged {records} input records in {read_s:.2f} s "
+            f"({records / read_s if read_s > 0 else 0.0:.0f} records/s, "
+            f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
         )
+        self.progress.phase(staged)
         store = self.store
-        counts = store.merge_incoming()
-        self.logger.info(
-            "stored %d new of %d received messages (%d re-delivered ignored), "
-            "%d new of %d metric observations",
-            counts["messages_new"],
-            counts["messages_received"],
-            counts["messages_received"] - counts["messages_new"],
-            counts["observations_new"],
-            counts["observations_received"],
-        )
-        rollups = self.rollups.merge()  # daily_rollups: replace stored ones key by key
-        if rollups["rollups_received"]:
-            self.logger.info(
-                "stored %(rollups_received)d roll-up rows (%(rollup_keys)d keys)", rollups
-            )
+        stored = self._store_input(store)
         forwarded = self._state_to_forward(store)
         if isinstance(forwarded, dict):  # the store now covers it: remember that
             AbsorbedStates(store.con).record(forwarded)
         snap = Snapshot(con=store.con, settings=self.settings, as_of_us=self.as_of_us)
-        build_population(snap)
-        build_traits(snap)
-        invalid, examples = invalid_emails(snap)
-        if invalid:
-            self.bad.add("invalid_email", ", ".join(examples), count=invalid)
-        metrics = build_metrics(snap)
-        refs = build_engagement(snap)
-        build_activity(snap)
-        rule_failures = build_records(snap, metrics)  # rules that failed for some records
-        self.logger.info("score references (P90 or configured): %s", refs)
-        self._emit(snap, metrics)
+        scoring_started = time.monotonic()
+        scores = compute_scores(snap)
+        if scores.invalid_emails:
+            examples = ", ".join(scores.invalid_email_examples)
+            self.bad.add("invalid_email", examples, count=scores.invalid_emails)
+        scored = _scored(scores, self.as_of_us)
+        self.progress.phase(f"{scored} in {time.monotonic() - scoring_started:.1f} s")
+        emitted = self._emit(snap, scores.metrics)
+        store.remember_run(self.as_of_us)
         if self.latest_state is not None:
             self.write_message(singer.StateMessage(value=forwarded))
         for stream, n in sorted(self.unknown_streams.items()):
             self.logger.warning("unknown stream %r: %d records ignored", stream, n)
         self.bad.report(self.logger)
-        report_rule_failures(self.logger, rule_failures)
+        report_rule_failures(self.logger, scores.rule_failures)
         store.close()
         self._store = None
-        self.logger.info("computed and emitted in %.1f s", time.monotonic() - started)
+        batches = f" from {self.batch_files_read} BATCH files" if self.batch_files_read else ""
+        self.progress.summary(
+            f"run summary: {staged}{batches}; {stored}; {scored}; emitted "
+            + ", ".join(f"{n} {stream}" for stream, n in emitted.items())
+            + f"; computed and emitted in {time.monotonic() - started:.1f} s"
+        )
+
+    def _store_input(self, store: Store) -> str:
+        """Merge the run's staged messages and roll-ups into the store; say what was new."""
+        started = time.monotonic()
+        counts = store.merge_incoming()
+        stored = (
+            f"stored {counts['messages_new']} new of {counts['messages_received']} received "
+            f"messages ({counts['messages_received'] - counts['messages_new']} re-delivered "
+            f"ignored), {counts['observations_new']} new of {counts['observations_received']} "
+            "metric observations"
+        )
+        rollups = self.rollups.merge()  # daily_rollups: replace stored ones key by key
+        if rollups["rollups_received"]:
+            stored += (
+                f", stored {rollups['rollups_received']} roll-up rows "
+                f"({rollups['rollup_keys']} keys)"
+            )
+        self.progress.phase(f"{stored} in {time.monotonic() - started:.1f} s")
+        return stored
 
     def _state_to_forward(self, store: Store) -> t.Any:
         """The tap's latest state with our marker added (the tap's own keys untouched).
@@ -251,9 +284,12 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self.store.close()
         self._store = None
 
-    def _emit(self, snap: Snapshot, metrics: dict[str, list[str]]) -> None:
+    def _emit(self, snap: Snapshot, metrics: dict[str, list[str]]) -> dict[str, int]:
+        """Write each output stream's SCHEMA and RECORDs; the number of records per stream."""
         out = sys.stdout
+        emitted: dict[str, int] = {}
         for kind in OUTPUT_ORDER:
+            started = time.monotonic()
             self.write_message(
                 singer.SchemaMessage(
                     stream=STREAMS[kind],
@@ -261,10 +297,28 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
                     key_properties=KEYS[kind],
                 )
             )
-            emitted = 0
+            count = 0
             for lines in record_lines(snap, kind, metrics):
                 out.write("\n".join(lines))
                 out.write("\n")
-                emitted += len(lines)
+                count += len(lines)
             out.flush()
-            self.logger.info("emitted %d %s records", emitted, STREAMS[kind])
+            emitted[STREAMS[kind]] = count
+            self.progress.phase(
+                f"emitted {count} {STREAMS[kind]} records in {time.monotonic() - started:.1f} s"
+            )
+        return emitted
+
+
+def _scored(scores: Scores, as_of_us: int) -> str:
+    """`scored 50 users, ... as of T (score references: ...)` for the log."""
+    entities = scores.entities
+    references = ", ".join(
+        f"{kind} {'none' if ref is None else f'{ref:g}'}" for kind, ref in scores.references.items()
+    )
+    as_of = instant_from_micros(as_of_us).isoformat().replace("+00:00", "Z")
+    return (
+        f"scored {entities['user']} users, {entities['account']} accounts, "
+        f"{entities['membership']} memberships as of {as_of} "
+        f"(score references, P90 or configured: {references})"
+    )

@@ -200,9 +200,16 @@ def schema(snap: Snapshot, kind: str, metrics: dict[str, list[str]]) -> dict:
 
 
 def record_lines(
-    snap: Snapshot, kind: str, metrics: dict[str, list[str]], batch: int = 10_000
+    snap: Snapshot,
+    kind: str,
+    metrics: dict[str, list[str]],
+    batch: int = 10_000,
+    key: t.Sequence[str] | None = None,
 ) -> t.Iterator[list[str]]:
-    """RECORD lines of a stream, built as JSON by DuckDB, streamed in batches."""
+    """RECORD lines of a stream, built as JSON by DuckDB, streamed in batches.
+
+    With `key` (the values of the kind's key fields), only that entity's line.
+    """
     timestamps = {f.name for f in computed_fields(kind) if f.fmt == "date-time"}
     json_cols = {n for n in passthrough_traits(snap.settings, kind)} | {
         "metric_" + m for m in metrics[kind]
@@ -218,9 +225,11 @@ def record_lines(
         pairs.append(f"{literal(name)}, {value}")
     prefix = '{"type":"RECORD","stream":"' + STREAMS[kind] + '","record":'
     order = ", ".join(KEYS[kind])
+    where = " AND ".join(f"{ident(k)} = ?" for k in KEYS[kind]) if key is not None else "true"
     result = snap.con.execute(
         f"SELECT {literal(prefix)} || CAST(json_object({', '.join(pairs)}) AS VARCHAR) || '}}' "
-        f"FROM final_{kind} ORDER BY {order}"
+        f"FROM final_{kind} WHERE {where} ORDER BY {order}",
+        list(key or ()),
     )
     while True:
         rows = result.fetchmany(batch)

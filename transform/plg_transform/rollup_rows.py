@@ -62,8 +62,24 @@ _KEY = ("user_id", "anonymous_id", "account_id", "event", "day")
 
 
 def create_rollup_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the store's `rollups` table if this store has none yet."""
-    con.execute(_TABLE)
+    """Create the store's `rollups` table if this store has none yet.
+
+    A store opened read-only (`plg-transform explain`) that has none gets an empty TEMP
+    one: nothing may be written to it, and no roll-up was ever stored there.
+    """
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollups'"
+    ).fetchone()
+    if found and found[0]:
+        return
+    read_only = con.execute(
+        "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    con.execute(
+        _TABLE.replace("CREATE TABLE", "CREATE TEMP TABLE")
+        if read_only and read_only[0]
+        else _TABLE
+    )
 
 
 class _BadRollupError(ValueError):

@@ -97,6 +97,9 @@ def evaluate_rules(
 ) -> list[RuleFailure]:
     """Create `rule_hits_<kind>` (keys, idx): the records of `table` each rule holds for.
 
+    `rule_unevaluable_<kind>` (keys, idx) holds the records a rule could not be evaluated
+    for (they read it as false).
+
     `json_columns` maps trait and metric field names to the JSON columns holding them.
     """
     snap.run(TYPE_MACRO)
@@ -104,6 +107,7 @@ def evaluate_rules(
     key_cols = ", ".join(ident(k) for k in keys)
     key_defs = ", ".join(f"{ident(k)} VARCHAR" for k in keys)
     snap.run(f"CREATE OR REPLACE TEMP TABLE rule_hits_{kind} ({key_defs}, idx INTEGER)")
+    snap.run(f"CREATE OR REPLACE TEMP TABLE rule_unevaluable_{kind} ({key_defs}, idx INTEGER)")
     snap.run(f"CREATE OR REPLACE TEMP TABLE rule_eval ({key_defs}, holds BOOLEAN)")
     failures: list[RuleFailure] = []
     index = rule_index(snap.settings)
@@ -115,6 +119,10 @@ def evaluate_rules(
             snap.run(
                 f"INSERT INTO rule_hits_{kind} SELECT {key_cols}, {index[rule.setting]} "
                 "FROM rule_eval WHERE holds"
+            )
+            snap.run(
+                f"INSERT INTO rule_unevaluable_{kind} SELECT {key_cols}, {index[rule.setting]} "
+                "FROM rule_eval WHERE holds IS NULL"
             )
         except duckdb.Error as exc:  # not expected: every known failure is handled per record
             raise RuntimeError(f"{rule.setting}: evaluating the rule failed: {exc}") from exc

@@ -328,6 +328,17 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         uniqueItems=True,
     ),
     th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=5,
+        title="Progress interval (seconds)",
+        description=(
+            "A run lasting longer logs the input read so far (records, records/s) at most "
+            "this often, then one line per phase (staging, storing, scoring, emitting) with "
+            "counts and durations; a shorter run logs one summary line. 0 logs everything."
+        ),
+    ),
+    th.Property(
         "strict",
         th.BooleanType,
         default=False,
@@ -389,6 +400,7 @@ class Settings:
     lifecycle: tuple[Rule, ...]
     user_traits: tuple[str, ...]
     account_traits: tuple[str, ...]
+    progress_interval_seconds: float
     strict: bool
     max_record_bytes: int = 16 * 1024 * 1024
     earliest_event_us: int = 946_684_800_000_000  # 2000-01-01T00:00:00Z
@@ -438,6 +450,7 @@ class Settings:
             lifecycle=rules("lifecycle", "stage"),
             user_traits=tuple(config["user_traits"]),
             account_traits=tuple(config["account_traits"]),
+            progress_interval_seconds=float(config["progress_interval_seconds"]),
             strict=config["strict"],
             max_record_bytes=config["max_record_bytes"],
             earliest_event_us=t.cast(int, parse_instant(config["earliest_event_time"])),

@@ -112,6 +112,48 @@ class StoreLostError(Exception):
     """The pipeline resumes from a bookmark written with another store than this one."""
 
 
+class StoreUnavailableError(Exception):
+    """The store cannot be read: missing, in use by a run, or not a store."""
+
+
+LAST_RUN_AS_OF = "last_run_as_of_us"  # meta key: the as_of (epoch us) of the last run
+
+
+def open_read_only(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to an existing store (TEMP tables allowed, nothing written).
+
+    Raises:
+        StoreUnavailableError: naming the store and what to do.
+    """
+    if not path.is_file():
+        raise StoreUnavailableError(
+            f"no store at {path} (store_path): run the pipeline first, with the same config"
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=True, config={"memory_limit": memory_limit})
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreUnavailableError(
+                f"the store at {path} is in use by a running plg-transform; "
+                "try again when that run has ended"
+            ) from exc
+        raise StoreUnavailableError(f"cannot open the store at {path}: {exc}") from exc
+    except duckdb.Error as exc:
+        raise StoreUnavailableError(f"{path} is not a plg-transform store: {exc}") from exc
+    con.execute("SET TimeZone = 'UTC'")
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if not {"meta", "messages", "traits", "observations"} <= tables:
+        con.close()
+        raise StoreUnavailableError(f"{path} is not a plg-transform store")
+    return con
+
+
+def last_run_as_of(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The as_of (epoch microseconds) of the last run that computed scores on this store."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [LAST_RUN_AS_OF]).fetchone()
+    return None if row is None else int(row[0])
+
+
 class Store:
     """A DuckDB file holding everything later runs need."""
 
@@ -147,6 +189,10 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         """Remember a value in the store."""
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def remember_run(self, as_of_us: int) -> None:
+        """Note the as_of of this run, which `plg-transform explain` explains by default."""
+        self.set_meta(LAST_RUN_AS_OF, str(int(as_of_us)))
 
     def check_resumes_from(self, state_store_id: str) -> None:
         """Stop when the tap's state was written by a run on another store.

@@ -8,10 +8,11 @@ from target_plg_crm.crm.dry_run import DryRunCRM
 from target_plg_crm.crm.hubspot.crm import HubSpotCRM
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.local.crm import LocalCRM
+from target_plg_crm.plan import Plan
 from target_plg_crm.settings import TargetSettings
 
 
-def open_crm(settings: TargetSettings, logger: logging.Logger) -> CRMClient:
+def open_crm(settings: TargetSettings, logger: logging.Logger, plan: Plan | None) -> CRMClient:
     """The client for `settings.crm`, wrapped so that a dry run writes nothing.
 
     `check_settings` refused every other `crm` at start-up, and a token and base URL
@@ -22,6 +23,6 @@ def open_crm(settings: TargetSettings, logger: logging.Logger) -> CRMClient:
         client = HubSpotCRM(settings.hubspot, logger, read_only=settings.dry_run)
     else:
         client = LocalCRM(settings.local_path, read_only=settings.dry_run)
-    if settings.dry_run:
-        return DryRunCRM(client, logger)
+    if plan is not None:
+        return DryRunCRM(client, plan)
     return client

@@ -12,6 +12,8 @@ import abc
 from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 
 
@@ -61,6 +63,45 @@ class CRMClient(abc.ABC):
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """Create contact-company associations or set their labels to exactly `labels`."""
 
+    @abc.abstractmethod
+    def property_names(self, object_type: str) -> set[str]:
+        """Names of the properties `object_type` has in the CRM (read once, never written)."""
+
+    @abc.abstractmethod
+    def preview_properties(
+        self,
+        object_type: str,
+        group: PropertyGroup,
+        definitions: Sequence[PropertyDefinition],
+    ) -> PropertyPreview:
+        """What `ensure_properties` would create, extend or skip; reads only."""
+
+    @abc.abstractmethod
+    def read_objects(
+        self,
+        object_type: str,
+        id_property: str,
+        keys: Sequence[str],
+        properties: Sequence[str],
+    ) -> dict[str, CRMRecord]:
+        """The existing objects among `keys` with `properties` (batch reads, never search).
+
+        An `id_property` the CRM does not have yet means no object has it: nothing is
+        read. Properties the CRM does not have are not asked for.
+        """
+
+    @abc.abstractmethod
+    def list_companies(self, properties: Sequence[str]) -> list[CRMRecord]:
+        """Every company with `properties` (paged list, never search), for domain matching."""
+
+    @abc.abstractmethod
+    def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
+        """Update existing objects by CRM id; one result per input, in order."""
+
+    def label_names(self) -> set[str] | None:
+        """Names of the association labels the CRM has (None: it needs none created)."""
+        return None
+
     def skipped_properties(self, object_type: str) -> Mapping[str, str]:
         """Properties that exist in the CRM with a type our values do not fit.
 
@@ -69,6 +110,13 @@ class CRMClient(abc.ABC):
         """
         _ = object_type
         return {}
+
+    def verify_access(self) -> None:  # noqa: B027 - optional hook, a local CRM needs none
+        """Check at start-up that the CRM accepts the credentials (raise CRMAccessError)."""
+
+    def usage(self) -> CRMUsage:
+        """The calls this client sent so far (none for a CRM without an API)."""
+        return CRMUsage()
 
     def close(self) -> None:  # noqa: B027 - optional hook, most clients hold nothing
         """Release connections."""

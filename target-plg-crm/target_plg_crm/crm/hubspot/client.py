@@ -5,6 +5,8 @@ response (`X-HubSpot-RateLimit-Max`, `-Remaining`, `-Interval-Milliseconds`). Th
 keeps this client under that budget so that 429s stay the exception; 429 (honouring
 `Retry-After` when present), 423, 5xx, timeouts and dropped connections are retried with
 backoff. Other answers (2xx, 207, 4xx) go back to the caller, who knows what they mean.
+The association v4 batch and label endpoints are exempt from the ten-secondly budget and
+are not paced (they still count towards the daily one).
 The token lives only in the session's headers: nothing here logs headers or bodies.
 """
 
@@ -12,16 +14,22 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
-from target_plg_crm.crm.errors import CRMError
-from target_plg_crm.crm.hubspot.errors import HubSpotUnavailableError
+from target_plg_crm.crm.hubspot.errors import (
+    HubSpotAuthError,
+    HubSpotUnavailableError,
+    required_scopes,
+    response_body,
+)
+from target_plg_crm.crm.usage import CRMUsage
 
 #: Most inputs HubSpot takes in one batch call (upserts, reads, associations).
 BATCH_SIZE = 100
@@ -73,6 +81,7 @@ class RateLimiter:
         self.sent: deque[float] = deque()
         self.clock = clock
         self.sleep = sleep
+        self.waits = 0
         self.waited_seconds = 0.0
 
     def _usable(self) -> int:
@@ -94,6 +103,7 @@ class RateLimiter:
             # After waiting the header is stale; the next response refreshes it.
             self.remaining = None
             wait = max(wait, 0.01)
+            self.waits += 1
             self.waited_seconds += wait
             self.sleep(wait)
         self.sent.append(self.clock())
@@ -143,13 +153,37 @@ def _retry_after(headers: Any) -> float | None:
         return None  # an HTTP date: rare for HubSpot, wait out the interval instead
 
 
+def is_exempt_from_secondly_limit(path: str) -> bool:
+    """The association v4 batch and label endpoints, outside the ten-secondly budget.
+
+    They still count towards the daily budget (crm-contract.md): pacing them with the
+    other calls would only waste time.
+    """
+    return bool(_SECONDLY_EXEMPT.match(path))
+
+
+_SECONDLY_EXEMPT = re.compile(r"^/crm/v4/associations/[^/]+/[^/]+/(batch/[a-z/]+|labels)$")
+
+
+def endpoint(method: str, path: str) -> str:
+    """`METHOD /path` of a call, without its query, a property's name folded
+    (`.../contacts/{name}`)."""
+    path = path.split("?", 1)[0]
+    if method == "PATCH" and path.startswith("/crm/v3/properties/"):
+        path = path.rsplit("/", 1)[0] + "/{name}"
+    return f"{method} {path}"
+
+
 @dataclass
 class CallCounter:
-    """Requests sent, retries and 429s, for the run's log."""
+    """Requests sent (per endpoint), retries, 429s and the waits after them."""
 
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
+    by_endpoint: Counter[str] = field(default_factory=Counter)
+    waits_after_429: int = 0
+    seconds_after_429: float = 0.0
 
 
 class HubSpotHTTP:
@@ -182,23 +216,38 @@ class HubSpotHTTP:
         """Close the connection pool."""
         self.session.close()
 
+    def usage(self) -> CRMUsage:
+        """Calls per endpoint, retries, and the waits the rate limits cost so far."""
+        counter = self.counter
+        return CRMUsage(
+            calls=Counter(counter.by_endpoint),
+            retries=counter.retries,
+            rate_limited=counter.rate_limited,
+            rate_limit_waits=self.limiter.waits + counter.waits_after_429,
+            rate_limit_wait_seconds=self.limiter.waited_seconds + counter.seconds_after_429,
+        )
+
     def request(self, method: str, path: str, body: Any = None) -> requests.Response:
         """Send one request, retrying what HubSpot says is temporary.
 
         Returns every answer that is not temporary (2xx, 207, 4xx) for the caller to
-        read; raises HubSpotUnavailableError when the retries ran out, CRMError when the token
-        was refused (nothing else can work then).
+        read; raises HubSpotUnavailableError when the retries ran out, HubSpotAuthError
+        when the token or a scope was refused (nothing else can work then).
         """
         url = f"{self.base_url}{path}"
         last_problem = ""
+        paced = not is_exempt_from_secondly_limit(path)
         for attempt in range(self.policy.max_retries + 1):
-            self.limiter.acquire()
+            if paced:
+                self.limiter.acquire()
             self.counter.requests += 1
+            self.counter.by_endpoint[endpoint(method, path)] += 1
             try:
                 response = self.session.request(
                     method, url, json=body, timeout=self.policy.timeout_seconds
                 )
-                self.limiter.done()
+                if paced:
+                    self.limiter.done()
             except requests.Timeout:
                 last_problem = f"no answer within {self.policy.timeout_seconds:g} s"
                 wait = self.policy.backoff(attempt)
@@ -209,10 +258,7 @@ class HubSpotHTTP:
                 self.limiter.observe(response.headers)
                 status = response.status_code
                 if status in (401, 403):
-                    raise CRMError(
-                        f"HubSpot refused the access token ({status} on {method} {path}): "
-                        "check hubspot_access_token and the private app's scopes"
-                    )
+                    raise _auth_error(response, method, path)
                 if status == 429:
                     self.counter.rate_limited += 1
                     policy_name = _json_field(response, "policyName")
@@ -225,6 +271,8 @@ class HubSpotHTTP:
                     wait = (
                         retry_after if retry_after is not None else self.limiter.wait_out_interval()
                     )
+                    self.counter.waits_after_429 += 1
+                    self.counter.seconds_after_429 += wait
                     last_problem = "429 rate limited"
                 elif status == 423:
                     wait = self.policy.locked_wait(attempt)
@@ -251,6 +299,19 @@ class HubSpotHTTP:
             f"HubSpot {method} {path} failed after {self.policy.max_retries} retries: "
             f"{last_problem}"
         )
+
+
+def _auth_error(response: requests.Response, method: str, path: str) -> HubSpotAuthError:
+    """The error of a 401 (token refused) or 403 (a scope missing, named when HubSpot does)."""
+    status = response.status_code
+    scopes = required_scopes(response_body(response)) if status == 403 else []
+    if scopes:
+        why = f"the private app lacks the scope {' or '.join(scopes)}"
+    elif status == 403:
+        why = "the private app lacks a scope this call needs"
+    else:
+        why = "check hubspot_access_token"
+    return HubSpotAuthError(f"HubSpot refused {method} {path} ({status}): {why}", status, scopes)
 
 
 def _json_field(response: requests.Response, name: str) -> Any:

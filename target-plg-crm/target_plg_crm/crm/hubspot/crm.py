@@ -12,12 +12,16 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.errors import CRMError
+from target_plg_crm.crm.hubspot.access import check_access
 from target_plg_crm.crm.hubspot.associations import HubSpotAssociations
 from target_plg_crm.crm.hubspot.client import BATCH_SIZE, HubSpotHTTP, RetryPolicy
 from target_plg_crm.crm.hubspot.objects import HubSpotObjects
 from target_plg_crm.crm.hubspot.provisioning import HubSpotProvisioning
+from target_plg_crm.crm.hubspot.reads import HubSpotReads
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 from target_plg_crm.settings import HubSpotSettings
 
@@ -30,7 +34,7 @@ class HubSpotCRM(CRMClient):
     def __init__(
         self, settings: HubSpotSettings, logger: logging.Logger, *, read_only: bool = False
     ) -> None:
-        """Prepare the session; nothing is sent before the first call that needs it."""
+        """Prepare the session; nothing is sent before `verify_access`."""
         self.settings = settings
         self.logger = logger
         self.read_only = read_only
@@ -43,6 +47,9 @@ class HubSpotCRM(CRMClient):
         self.provisioning = HubSpotProvisioning(self.http, logger)
         self.objects = HubSpotObjects(self.http, self.provisioning)
         self.associations = HubSpotAssociations(self.http, self.provisioning)
+        self.reads = HubSpotReads(self.http, self.provisioning)
+        # Properties this run created: no object holds a value of them yet.
+        self._created: dict[str, set[str]] = {}
 
     @property
     def identity(self) -> str:
@@ -53,6 +60,14 @@ class HubSpotCRM(CRMClient):
         """
         digest = hashlib.sha256(self.settings.access_token.encode()).hexdigest()[:12]
         return f"hubspot:{self.settings.base_url.rstrip('/')}#{digest}"
+
+    def verify_access(self) -> None:
+        """The token is accepted and holds every scope the run needs (else CRMAccessError)."""
+        check_access(self.http, self.settings.access_token, self.logger, read_only=self.read_only)
+
+    def usage(self) -> CRMUsage:
+        """Calls per endpoint, retries and rate-limit waits so far."""
+        return self.http.usage()
 
     def close(self) -> None:
         """Log how many requests the run cost and close the connections."""
@@ -82,7 +97,53 @@ class HubSpotCRM(CRMClient):
     ) -> None:
         """Create the group and missing properties, add missing options; never retype."""
         self._check_writable()
+        before = set(self.provisioning.existing_properties(object_type))
         self.provisioning.ensure_properties(object_type, group, definitions)
+        after = set(self.provisioning.existing_properties(object_type))
+        self._created.setdefault(object_type, set()).update(after - before)
+
+    def property_names(self, object_type: str) -> set[str]:
+        """Names of the portal's properties of `object_type` (listed once a run)."""
+        return set(self.provisioning.existing_properties(object_type))
+
+    def preview_properties(
+        self,
+        object_type: str,
+        group: PropertyGroup,
+        definitions: Sequence[PropertyDefinition],
+    ) -> PropertyPreview:
+        """What `ensure_properties` would create, extend or skip; reads only."""
+        return self.reads.preview_properties(object_type, group, definitions)
+
+    def read_objects(
+        self,
+        object_type: str,
+        id_property: str,
+        keys: Sequence[str],
+        properties: Sequence[str],
+    ) -> dict[str, CRMRecord]:
+        """Existing objects among `keys` with `properties` (batch reads by 100)."""
+        if id_property in self._created.get(object_type, set()):
+            return {}  # created by this run: no object holds a value yet
+        return self.reads.read_objects(object_type, id_property, keys, properties)
+
+    def list_companies(self, properties: Sequence[str]) -> list[CRMRecord]:
+        """Every company with `properties`, 100 a page, listed once a run."""
+        return self.reads.list_companies(properties)
+
+    def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
+        """Update existing objects by HubSpot id (batch/update by 100)."""
+        self._check_writable()
+        waiting = self.provisioning.waiting_for_options(object_type)
+        sendable = [
+            UpdateInput(item.crm_id, item.key, _without_empty(item.properties, waiting))
+            for item in inputs
+        ]
+        return self.objects.update(object_type, sendable)
+
+    def label_names(self) -> set[str] | None:
+        """The portal's user-defined association labels (listed once a run)."""
+        return set(self.provisioning.label_types(set()))
 
     def upsert(
         self,
@@ -92,7 +153,16 @@ class HubSpotCRM(CRMClient):
     ) -> list[WriteResult]:
         """Upsert by e-mail (contacts) or a unique property; one result per input, in order."""
         self._check_writable()
-        return self.objects.upsert(object_type, id_property, inputs)
+        return self.objects.upsert(object_type, id_property, self._sendable(object_type, inputs))
+
+    def _sendable(self, object_type: str, inputs: Sequence[UpsertInput]) -> list[UpsertInput]:
+        """The inputs without the empty values of enumerations not created yet.
+
+        HubSpot answers PROPERTY_DOESNT_EXIST even for an empty value; a property that does
+        not exist holds no value either, so leaving it out changes nothing.
+        """
+        waiting = self.provisioning.waiting_for_options(object_type)
+        return [UpsertInput(item.key, _without_empty(item.properties, waiting)) for item in inputs]
 
     def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
         """HubSpot ids of the existing objects among `keys` (batch read, never search)."""
@@ -102,3 +172,13 @@ class HubSpotCRM(CRMClient):
         """Create associations with their labels; archive labels no longer wanted."""
         self._check_writable()
         return self.associations.associate(inputs)
+
+
+def _without_empty(properties: Mapping[str, str], waiting: set[str]) -> dict[str, str]:
+    """`properties` without the empty values of enumerations not created yet.
+
+    HubSpot answers PROPERTY_DOESNT_EXIST even for an empty value; a property that does
+    not exist holds no value either, so leaving it out changes nothing. Upserts and the
+    updates of adopted companies both go through here.
+    """
+    return {k: v for k, v in properties.items() if not (k in waiting and v == "")}

@@ -14,6 +14,30 @@ class HubSpotUnavailableError(CRMError):
     """HubSpot could not be reached or kept failing after every retry: the run stops."""
 
 
+class HubSpotAuthError(CRMError):
+    """HubSpot refused the token (401) or a scope the call needs (403): the run stops.
+
+    `required_scopes` are the scopes HubSpot named in a 403 MISSING_SCOPES answer.
+    """
+
+    def __init__(self, message: str, status: int, required_scopes: list[str]) -> None:
+        """Keep the status and the scopes HubSpot asked for."""
+        super().__init__(message)
+        self.status = status
+        self.required_scopes = required_scopes
+
+
+def required_scopes(body: Mapping[str, Any]) -> list[str]:
+    """The scopes a 403 MISSING_SCOPES answer names (`requiredScopes` or granular ones)."""
+    scopes: list[str] = []
+    for error in [body, *(e for e in body.get("errors") or [] if isinstance(e, dict))]:
+        for name in ("requiredScopes", "requiredGranularScopes"):
+            for scope in context_values(error, name):
+                if scope not in scopes:
+                    scopes.append(scope)
+    return scopes
+
+
 def response_body(response: requests.Response) -> dict[str, Any]:
     """The JSON object of an answer; empty when it has none."""
     try:

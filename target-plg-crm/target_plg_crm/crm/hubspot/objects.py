@@ -23,7 +23,13 @@ from target_plg_crm.crm.hubspot.errors import (
 )
 from target_plg_crm.crm.hubspot.provisioning import HubSpotProvisioning
 from target_plg_crm.crm.object_types import CONTACTS
+from target_plg_crm.crm.records import UpdateInput
 from target_plg_crm.crm.writes import Outcome, UpsertInput, WriteResult
+
+
+def code_of(answer: Mapping[str, Any], status: int) -> str:
+    """The error code of an answer."""
+    return error_summary(answer, status)[0]
 
 
 def _named_emails(message: str, inputs: Sequence[UpsertInput], indices: list[int]) -> list[int]:
@@ -209,6 +215,64 @@ class HubSpotObjects:
         for half in (indices[:middle], indices[middle:]):
             self._upsert_batch(object_type, id_property, inputs, half, results)
 
+    def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
+        """Update existing objects by HubSpot id (batch/update); one result per input."""
+        results: list[WriteResult | None] = [None] * len(inputs)
+        for chunk in chunks(list(range(len(inputs)))):
+            self._update_batch(object_type, inputs, list(chunk), results)
+        return [r or WriteResult.rejected("NO_ANSWER", "HubSpot did not answer") for r in results]
+
+    def _update_batch(
+        self,
+        object_type: str,
+        inputs: Sequence[UpdateInput],
+        indices: list[int],
+        results: list[WriteResult | None],
+    ) -> None:
+        body = {
+            "inputs": [
+                {
+                    "id": inputs[i].crm_id,
+                    "properties": dict(inputs[i].properties),
+                    "objectWriteTraceId": str(i),
+                }
+                for i in indices
+            ]
+        }
+        response = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/update", body)
+        answer = response_body(response)
+        status = response.status_code
+        if status in (200, 207):
+            sent = {str(i): i for i in indices}
+            by_id = {inputs[i].crm_id: i for i in indices}
+            for result in answer.get("results") or []:
+                if isinstance(result, dict) and str(result.get("id")) in by_id:
+                    index = by_id[str(result["id"])]
+                    results[index] = WriteResult(Outcome.UPDATED, inputs[index].crm_id)
+            for error in answer.get("errors") or []:
+                if not isinstance(error, dict):
+                    continue
+                code, message = error_summary(error, 400)
+                named = [sent[t] for t in context_values(error, "objectWriteTraceId") if t in sent]
+                named += [by_id[k] for k in context_values(error, "ids") if k in by_id]
+                for index in named:
+                    results[index] = results[index] or WriteResult.rejected(code, message)
+            if status == 200:
+                for i in indices:
+                    results[i] = results[i] or WriteResult(Outcome.UPDATED, inputs[i].crm_id)
+            return
+        if status in (400, 404, 409, 422):
+            if code_of(answer, status) == "PROPERTY_DOESNT_EXIST":
+                self.provisioning.forget_properties(object_type)
+            if len(indices) == 1:
+                results[indices[0]] = WriteResult.rejected(*error_summary(answer, status))
+                return
+            middle = len(indices) // 2
+            for half in (indices[:middle], indices[middle:]):
+                self._update_batch(object_type, inputs, half, results)
+            return
+        raise unexpected(response, f"update {object_type}")
+
     def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
         """HubSpot ids of the existing objects among `keys` (batch read, never search)."""
         found: dict[str, str] = {}
@@ -228,6 +292,8 @@ class HubSpotObjects:
                 code, message = error_summary(response_body(response), response.status_code)
                 if response.status_code == 404 or code == "OBJECT_NOT_FOUND":
                     continue
+                if code == "PROPERTY_DOESNT_EXIST":
+                    return found  # nobody created the id property yet: no object has it
                 raise unexpected(response, f"read {object_type}")
             for result in response_body(response).get("results") or []:
                 key = self._key_of(object_type, id_property, result)

@@ -3,6 +3,11 @@
 Properties are read once per object type and run; only what is missing is created (in
 one batch), new enumeration options are added with one PATCH per property; an existing
 property is never retyped. Association labels are listed once and created when missing.
+
+Every property is created the way HubSpot accepts it (crm-contract.md): name, label,
+type, fieldType and groupName; a `bool` carries its two options `true` (Yes) and
+`false` (No); an `enumeration` carries every option (a label and a value each, values
+unique, no `;` inside) and is created only once it has one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,17 @@ from target_plg_crm.crm.property_definitions import PropertyDefinition, Property
 #: The category of the association labels the target creates (one per role).
 USER_DEFINED = "USER_DEFINED"
 ASSOCIATION_PATH = "/crm/v4/associations/contacts/companies"
+#: The options every HubSpot `bool` property carries, as HubSpot's own ones do.
+BOOLEAN_OPTIONS = (
+    {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+    {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+)
+
+
+def _holds_booleans(existing: Mapping[str, Any]) -> bool:
+    """An enumeration whose options include `true` and `false` (HubSpot's older booleans)."""
+    values = {o.get("value") for o in existing.get("options") or [] if isinstance(o, dict)}
+    return {"true", "false"} <= values
 
 
 def incompatibility(wanted: PropertyDefinition, existing: Mapping[str, Any]) -> str | None:
@@ -31,6 +47,8 @@ def incompatibility(wanted: PropertyDefinition, existing: Mapping[str, Any]) -> 
     if wanted.has_unique_value and not existing.get("hasUniqueValue"):
         return "it exists without hasUniqueValue, so objects cannot be upserted by it"
     kind = existing.get("type")
+    if wanted.type == "bool" and kind == "enumeration" and _holds_booleans(existing):
+        return None
     if kind == wanted.type:
         if kind == "enumeration":
             multiple = existing.get("fieldType") == "checkbox"
@@ -41,6 +59,24 @@ def incompatibility(wanted: PropertyDefinition, existing: Mapping[str, Any]) -> 
     if kind == "string" and not wanted.has_unique_value:
         return None  # text holds any value we write
     return f"it has type {kind!r}, our values are {wanted.type!r}"
+
+
+#: The fields of an option HubSpot takes in a PATCH (a GET may answer more).
+OPTION_FIELDS = ("label", "value", "displayOrder", "hidden", "description")
+
+
+def _option_input(option: Mapping[str, Any]) -> dict[str, Any]:
+    """An existing option as a PATCH sends it back: only the fields an option input has."""
+    return {k: option[k] for k in OPTION_FIELDS if k in option and option[k] is not None}
+
+
+def _unused_label(value: str, labels: set[str]) -> str:
+    """`value` as an option label, made unique among `labels` (HubSpot refuses twins)."""
+    label, number = value, 2
+    while label in labels:
+        label, number = f"{value} ({number})", number + 1
+    labels.add(label)
+    return label
 
 
 class HubSpotProvisioning:
@@ -54,6 +90,7 @@ class HubSpotProvisioning:
         self._skipped: dict[str, dict[str, str]] = {}
         self._groups_ready: set[str] = set()
         self._labels: dict[str, int] | None = None
+        self._waiting_for_options: dict[str, set[str]] = {}
 
     def forget_properties(self, object_type: str) -> None:
         """Read the properties of `object_type` again when next needed (one went missing)."""
@@ -62,6 +99,10 @@ class HubSpotProvisioning:
     def skipped_properties(self, object_type: str) -> Mapping[str, str]:
         """Existing properties whose type our values do not fit (name -> why)."""
         return self._skipped.get(object_type, {})
+
+    def waiting_for_options(self, object_type: str) -> set[str]:
+        """Enumerations not created yet because no record gave them a value (an option)."""
+        return self._waiting_for_options.get(object_type, set())
 
     def existing_properties(self, object_type: str) -> dict[str, dict[str, Any]]:
         """The portal's properties of `object_type` by name (read once a run)."""
@@ -83,9 +124,16 @@ class HubSpotProvisioning:
         """Create the group and missing properties, add missing options; never retype."""
         existing = self.existing_properties(object_type)
         skipped = self._skipped.setdefault(object_type, {})
+        waiting = self._waiting_for_options.setdefault(object_type, set())
         missing: list[PropertyDefinition] = []
         for definition in definitions:
             current = existing.get(definition.name)
+            if current is None and definition.type == "enumeration" and not definition.options:
+                # HubSpot refuses an enumeration without options; its values are all
+                # empty so far, which a missing property holds as well.
+                waiting.add(definition.name)
+                continue
+            waiting.discard(definition.name)
             if current is None:
                 missing.append(definition)
                 continue
@@ -132,7 +180,7 @@ class HubSpotProvisioning:
         self._groups_ready.add(object_type)
 
     @staticmethod
-    def _propertyresponse_body(definition: PropertyDefinition) -> dict[str, Any]:
+    def _property_body(definition: PropertyDefinition) -> dict[str, Any]:
         body: dict[str, Any] = {
             "name": definition.name,
             "label": definition.label,
@@ -142,7 +190,9 @@ class HubSpotProvisioning:
         }
         if definition.has_unique_value:
             body["hasUniqueValue"] = True
-        if definition.type == "enumeration":
+        if definition.type == "bool":
+            body["options"] = [dict(option) for option in BOOLEAN_OPTIONS]
+        elif definition.type == "enumeration":
             body["options"] = [
                 {"label": o, "value": o, "displayOrder": i, "hidden": False}
                 for i, o in enumerate(dict.fromkeys(definition.options))
@@ -157,7 +207,7 @@ class HubSpotProvisioning:
             response = self.http.request(
                 "POST",
                 f"/crm/v3/properties/{object_type}/batch/create",
-                {"inputs": [self._propertyresponse_body(d) for d in chunk]},
+                {"inputs": [self._property_body(d) for d in chunk]},
             )
             body = response_body(response)
             if response.status_code not in (200, 201, 207):
@@ -191,15 +241,21 @@ class HubSpotProvisioning:
     def _add_options(
         self, object_type: str, definition: PropertyDefinition, current: dict[str, Any]
     ) -> None:
-        options = [o for o in current.get("options") or [] if isinstance(o, dict)]
+        options = [_option_input(o) for o in current.get("options") or [] if isinstance(o, dict)]
         known = {o.get("value") for o in options}
         new = [o for o in dict.fromkeys(definition.options) if o not in known]
         if not new:
             return
         # PATCH replaces the option list: send the existing options and the new ones.
+        labels = {str(o.get("label")) for o in options}
         merged = options + [
-            {"label": o, "value": o, "displayOrder": len(options) + i, "hidden": False}
-            for i, o in enumerate(new)
+            {
+                "label": _unused_label(value, labels),
+                "value": value,
+                "displayOrder": len(options) + i,
+                "hidden": False,
+            }
+            for i, value in enumerate(new)
         ]
         response = self.http.request(
             "PATCH",

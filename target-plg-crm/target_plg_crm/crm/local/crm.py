@@ -16,6 +16,7 @@ from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.local import associations, objects, provisioning
 from target_plg_crm.crm.local.client import open_crm_file
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
+from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 
 
@@ -65,3 +66,48 @@ class LocalCRM(CRMClient):
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """Create associations or set their labels; one primary company per contact."""
         return associations.associate(self._db, inputs, self.max_batch_size)
+
+    def property_names(self, object_type: str) -> set[str]:
+        """Created properties and the built-in ones."""
+        objects.check_object_type(object_type)
+        created = provisioning.read_properties(self._db, object_type)
+        return set(created) | objects.SYSTEM_PROPERTIES[object_type]
+
+    def preview_properties(
+        self,
+        object_type: str,
+        group: PropertyGroup,
+        definitions: Sequence[PropertyDefinition],
+    ) -> PropertyPreview:
+        """What `ensure_properties` would create or extend with options (never skips)."""
+        _ = group  # the local CRM has no group table
+        existing = provisioning.read_properties(self._db, object_type)
+        preview = PropertyPreview()
+        for definition in definitions:
+            current = existing.get(definition.name)
+            if current is None:
+                preview.missing.append(definition)
+            elif current.type == "enumeration":
+                new = [o for o in dict.fromkeys(definition.options) if o not in current.options]
+                if new:
+                    preview.new_options[definition.name] = new
+        return preview
+
+    def read_objects(
+        self,
+        object_type: str,
+        id_property: str,
+        keys: Sequence[str],
+        properties: Sequence[str],
+    ) -> dict[str, CRMRecord]:
+        """Existing objects among `keys` with `properties`."""
+        _ = id_property  # contacts by e-mail, companies by their key column
+        return objects.read_objects(self._db, object_type, keys, properties)
+
+    def list_companies(self, properties: Sequence[str]) -> list[CRMRecord]:
+        """Every company with `properties`."""
+        return objects.list_companies(self._db, properties)
+
+    def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
+        """Update existing objects by id."""
+        return objects.update(self._db, object_type, inputs, self.max_batch_size)

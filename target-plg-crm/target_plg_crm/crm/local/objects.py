@@ -26,10 +26,15 @@ from target_plg_crm.crm.local.errors import (
 from target_plg_crm.crm.local.provisioning import read_properties
 from target_plg_crm.crm.object_types import COMPANIES, CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition
+from target_plg_crm.crm.records import CRMRecord, UpdateInput
 from target_plg_crm.crm.writes import Outcome, UpsertInput, WriteResult
 
-# Built-in properties that exist without being created.
-_SYSTEM_PROPERTIES = {CONTACTS: {"email"}, COMPANIES: set()}
+# Built-in properties that exist without being created (HubSpot's own, as strings).
+SYSTEM_PROPERTIES = {
+    CONTACTS: {"email", "firstname", "lastname", "jobtitle", "phone", "company", "website"},
+    COMPANIES: {"name", "domain", "website", "industry", "phone", "city", "country"},
+}
+_SYSTEM_PROPERTIES = SYSTEM_PROPERTIES
 
 
 def check_object_type(object_type: str) -> None:
@@ -163,3 +168,74 @@ def find_ids(db: sqlite3.Connection, object_type: str, keys: Sequence[str]) -> d
         if row:
             found[key] = str(row[0])
     return found
+
+
+def _shown(object_type: str, row: tuple[int, str, str], wanted: Sequence[str]) -> CRMRecord:
+    """A row (id, key, properties JSON) as a CRM record with the `wanted` properties."""
+    stored: dict[str, str] = json.loads(row[2] or "{}")
+    if object_type == CONTACTS:
+        stored["email"] = row[1]
+    return CRMRecord(str(row[0]), {n: stored[n] for n in wanted if n in stored})
+
+
+def read_objects(
+    db: sqlite3.Connection, object_type: str, keys: Sequence[str], properties: Sequence[str]
+) -> dict[str, CRMRecord]:
+    """The existing objects among `keys`, keyed as given, with `properties`."""
+    check_object_type(object_type)
+    key_column = _key_column(object_type)
+    found: dict[str, CRMRecord] = {}
+    for key in keys:
+        row = db.execute(
+            f"SELECT id, {key_column}, properties FROM {object_type} WHERE {key_column} = ?",
+            (_normal_key(object_type, key),),
+        ).fetchone()
+        if row:
+            found[key] = _shown(object_type, row, properties)
+    return found
+
+
+def list_companies(db: sqlite3.Connection, properties: Sequence[str]) -> list[CRMRecord]:
+    """Every company with `properties`."""
+    rows = db.execute("SELECT id, account_key, properties FROM companies ORDER BY id").fetchall()
+    return [_shown(COMPANIES, row, properties) for row in rows]
+
+
+def update(
+    db: sqlite3.Connection, object_type: str, inputs: Sequence[UpdateInput], max_batch_size: int
+) -> list[WriteResult]:
+    """Update existing objects by id; a company's key column follows its id property."""
+    check_object_type(object_type)
+    if len(inputs) > max_batch_size:
+        raise too_many_inputs(len(inputs), max_batch_size)
+    known = read_properties(db, object_type)
+    results = []
+    with db:
+        for item in inputs:
+            row = db.execute(
+                f"SELECT id, properties FROM {object_type} WHERE id = ?",
+                (int(item.crm_id) if item.crm_id.isdigit() else -1,),
+            ).fetchone()
+            if row is None:
+                results.append(
+                    WriteResult.rejected(
+                        "OBJECT_NOT_FOUND", f"No {object_type} with id {item.crm_id}"
+                    )
+                )
+                continue
+            rejection = _check_values(object_type, dict(item.properties), known)
+            if rejection is not None:
+                results.append(rejection)
+                continue
+            merged = json.loads(row[1] or "{}")
+            for name, value in item.properties.items():
+                if value == "":
+                    merged.pop(name, None)
+                else:
+                    merged[name] = value
+            db.execute(
+                f"UPDATE {object_type} SET properties = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(merged, sort_keys=True), now(), row[0]),
+            )
+            results.append(WriteResult(Outcome.UPDATED, item.crm_id))
+    return results
