@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both set up what they need.
-.PHONY: setup demo test lint docs bench
+.PHONY: setup demo test lint docs bench test-installed
 
 setup:
 	bash scripts/setup.sh
@@ -23,3 +23,11 @@ docs: setup
 
 bench: setup
 	.venv/bin/python bench/pipeline_throughput.py
+
+# The tap's source tests against the tap as users install it: a venv of its own, built by
+# pip from the package directories without the lock (the newest versions the ranges allow).
+test-installed: setup
+	rm -rf .venv-installed
+	.venv/bin/python tests/installed/installed_venv.py .venv-installed duckdb,postgres,s3
+	PLG_TAP_EXECUTABLE=$(CURDIR)/.venv-installed/bin/tap-product-events \
+	  .venv/bin/python -m pytest -n 2 -q tests/installed tests/tap_warehouse tests/tap_archives tests/tap_metrics

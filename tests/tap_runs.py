@@ -1,6 +1,8 @@
 """Running the real `tap-product-events` console script and reading what it printed.
 
 Shared by the tap's test folders (tap_archives, tap_warehouse, tap_metrics, tap_settings).
+`PLG_TAP_EXECUTABLE` names another `tap-product-events` to run, e.g. the one of a venv
+installed as users install the plugin (`make test-installed`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TAP_EXECUTABLE = Path(sys.executable).with_name("tap-product-events")
+TAP_EXECUTABLE = Path(
+    os.environ.get("PLG_TAP_EXECUTABLE") or Path(sys.executable).with_name("tap-product-events")
+)
 
 
 @dataclass
@@ -55,12 +59,13 @@ def run_tap_cli(
     *,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
+    executable: Path | None = None,
 ) -> TapRun:
-    """Run the console script with a config (and state) written into `folder`."""
+    """Run the console script (or `executable`) with a config (and state) in `folder`."""
     n = len(list(folder.glob("config-*.json")))
     config_path = folder / f"config-{n}.json"
     config_path.write_text(json.dumps(config))
-    args = [str(TAP_EXECUTABLE), "--config", str(config_path)]
+    args = [str(executable or TAP_EXECUTABLE), "--config", str(config_path)]
     if state is not None:
         state_path = folder / f"state-{n}.json"
         state_path.write_text(json.dumps(state))

@@ -18,7 +18,8 @@ from singer_sdk import typing as th
 
 from tap_product_events.arrival import parse_instant
 from tap_product_events.batch_settings import BATCH_CONFIG, BatchSettings, check_batch_config
-from tap_product_events.sources.archives.settings import EVENTS_PATHS
+from tap_product_events.message_limits import MAX_MESSAGE_BYTES
+from tap_product_events.sources.archives.settings import EVENTS_PATHS, STORAGE_OPTIONS
 from tap_product_events.sources.metrics.settings import (
     METRICS_ENDPOINTS,
     METRICS_QUERIES,
@@ -32,9 +33,11 @@ SOURCE_SETTINGS = ("events_paths", "events_sql", "metrics_queries", "metrics_end
 
 CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     EVENTS_PATHS,
+    STORAGE_OPTIONS,
     EVENTS_SQL,
     METRICS_QUERIES,
     METRICS_ENDPOINTS,
+    MAX_MESSAGE_BYTES,
     th.Property(
         "start_date",
         th.DateTimeType,
@@ -46,6 +49,16 @@ CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
             "UTC."
         ),
         examples=["2026-01-01T00:00:00Z"],
+    ),
+    th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=10,
+        title="Progress interval (seconds)",
+        description=(
+            "A long read logs its progress (files or tables, messages, messages/s, where "
+            "it is reading) at most this often; a shorter run logs only its summary line."
+        ),
     ),
     th.Property(
         "strict",
@@ -121,9 +134,12 @@ class TapSettings:
     events_paths: tuple[str, ...]
     start_date: dt.datetime | None
     strict: bool
+    max_message_bytes: int
     events_sql: SqlEventsSettings | None = None
     metrics_queries: tuple[MetricsQuery, ...] = ()
     metrics_endpoints: tuple[MetricsEndpoint, ...] = ()
+    storage_options: t.Mapping[str, t.Mapping[str, t.Any]] | None = None
+    progress_interval_seconds: float = 10
     batch: BatchSettings | None = None
 
     @property
@@ -138,8 +154,11 @@ class TapSettings:
         events_sql = config.get("events_sql")
         return cls(
             events_paths=tuple(config.get("events_paths", ())),
+            storage_options=config.get("storage_options"),
+            progress_interval_seconds=config["progress_interval_seconds"],
             start_date=parse_instant(start_date) if start_date is not None else None,
             strict=config["strict"],
+            max_message_bytes=config["max_message_bytes"],
             events_sql=SqlEventsSettings.from_config(events_sql) if events_sql else None,
             metrics_queries=tuple(
                 MetricsQuery.from_config(query) for query in config.get("metrics_queries", ())

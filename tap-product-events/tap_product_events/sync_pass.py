@@ -17,6 +17,7 @@ import weakref
 
 from tap_product_events.batch_output import BatchSpool
 from tap_product_events.malformed import MalformedLineReport
+from tap_product_events.progress import ReadProgress
 from tap_product_events.segment_messages import to_record
 from tap_product_events.settings import TapSettings
 from tap_product_events.sources.archives.batch_reader import BulkEventArchives
@@ -87,14 +88,29 @@ class SyncPass:
         self._spool, self._waiting = spool, set(selected)
         writers = {name: spool.writer(name) for name in selected}
 
+        progress = ReadProgress(self.logger, self.settings.progress_interval_seconds)
+        counted = progress.counted
+
         def accept(message: dict[str, t.Any]) -> None:
             stream_name, record = to_record(message)
             append = writers.get(stream_name)
             if append is not None:  # deselected streams' messages are read past
                 append(record)
+            counted()
+
+        rollup = writers.get(ROLLUP_STREAM)
+
+        def accept_rollup(record: dict[str, t.Any]) -> None:
+            assert rollup is not None
+            rollup(record)
+            counted()
 
         report = MalformedLineReport(self.logger, strict=self.settings.strict)
-        output = SourceOutput(message=accept, rollup=writers.get(ROLLUP_STREAM))
+        output = SourceOutput(
+            message=accept,
+            rollup=accept_rollup if rollup is not None else None,
+            progress=progress,
+        )
         sources_state = self.tap_state.get(SOURCES_STATE_KEY) or {}
         self._pending = {}
         for source in self._event_sources(report, spool):
@@ -104,6 +120,7 @@ class SyncPass:
         spool.finish_writing()
         if isinstance(spool, BatchSpool):
             spool.write_files()
+        progress.summary()
         self.logger.info(
             "Records per stream: %s",
             ", ".join(f"{name}: {n}" for name, n in sorted(spool.counts.items())) or "-",
@@ -118,10 +135,24 @@ class SyncPass:
         """The configured message sources, in the order they are read."""
         sources: list[EventSource] = []
         paths = self.settings.events_paths
+        options = self.settings.storage_options
+        limit = self.settings.max_message_bytes
         if paths and isinstance(spool, BatchSpool):
-            sources.append(BulkEventArchives(paths, self.logger, report, spool))
+            sources.append(
+                BulkEventArchives(
+                    paths, self.logger, report, spool, options, max_message_bytes=limit
+                )
+            )
         elif paths:
-            sources.append(EventArchives(paths, self.logger, report))
+            sources.append(
+                EventArchives(
+                    paths,
+                    self.logger,
+                    report,
+                    storage_options=options,
+                    max_message_bytes=limit,
+                )
+            )
         if self.settings.events_sql is not None:
             sources.append(WarehouseEvents(self.settings.events_sql, self.logger, report))
         return sources

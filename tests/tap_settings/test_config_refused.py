@@ -143,6 +143,10 @@ CASES: dict[str, tuple[dict[str, t.Any], str]] = {
         {"events_paths": ["ARCHIVE"], "events_sql": {"url": "DUCKDB", "connect_retries": -1}},
         "`events_sql.connect_retries`: must be at least 0, got -1",
     ),
+    "message limit too small": (
+        {"events_paths": ["ARCHIVE"], "max_message_bytes": 10},
+        "`max_message_bytes`: must be at least 1024, got 10",
+    ),
     "page size zero": (
         {"events_paths": ["ARCHIVE"], "metrics_endpoints": [_endpoint(pagination={"size": 0})]},
         "`metrics_endpoints[0].pagination.size`: must be at least 1, got 0",
@@ -215,6 +219,14 @@ CASES: dict[str, tuple[dict[str, t.Any], str]] = {
     "endpoint URL not http": (
         {"events_paths": ["ARCHIVE"], "metrics_endpoints": [_endpoint(url="ftp://host/x")]},
         "`metrics_endpoints[0].url`: expected an http:// or https:// URL",
+    ),
+    "typo in an object-storage option": (
+        {"events_paths": ["ARCHIVE"], "storage_options": {"s3": {"secret_key": PASSWORD}}},
+        "`storage_options.s3.secret_key`: unknown setting; did you mean `secret`?",
+    ),
+    "object-storage secret of the wrong type": (
+        {"events_paths": ["ARCHIVE"], "storage_options": {"s3": {"secret": SECRET_NUMBER}}},
+        "`storage_options.s3.secret`",
     ),
 }
 

@@ -48,7 +48,7 @@ def segment_messages() -> list[dict[str, t.Any]]:
             11,
             userId="u-2",
             event="API Call",
-            properties={"group_id": "acc-2"},
+            properties={"groupId": "acc-2"},  # column group_id: back as groupId
             context={"ip": "10.0.0.3"},
         ),
         _common(

@@ -79,6 +79,14 @@ CASES = {
         "did you mean `account`?",
     ),
     "window_days 0": ({"window_days": 0}, "`window_days`: must be at least 1, got 0"),
+    "max_record_bytes too small": (
+        {"max_record_bytes": 1000},
+        "`max_record_bytes`: must be at least 4194304, got 1000",
+    ),
+    "negative clock skew": (
+        {"max_clock_skew_hours": -1},
+        "`max_clock_skew_hours`: must be at least 0, got -1",
+    ),
     "negative weight": (
         {"events": {"Signed Up": {"weight": -2}}},
         '`events["Signed Up"].weight`: must be at least 0, got -2',

@@ -14,8 +14,12 @@ REASONS = {
     "malformed_traits": "traits is not a JSON object (message kept, traits ignored)",
     "malformed_record": "record is not a JSON object",
     "bad_metric": "metrics record without a valid entity, ids, metric, value or observed_at",
-    "future_timestamp": "timestamp more than 1 day after the run started (kept, counts only "
-    "once as_of reaches it)",
+    "implausible_time": "event time before earliest_event_time or more than "
+    "max_clock_skew_hours after the run started (receivedAt used instead)",
+    "implausible_time_dropped": "event time and receivedAt both implausible (message ignored)",
+    "implausible_created_at": "createdAt trait before earliest_event_time (trait ignored for "
+    "tenure)",
+    "oversize_line": "input line longer than max_record_bytes (skipped)",
     "invalid_email": "merged email trait is not a plausible address (email left null)",
     "bad_rollup": "daily_rollups record without a valid identity, event, day, count >= 0, "
     "times on its day or first_events (row ignored)",
@@ -33,7 +37,7 @@ class BadInput:
     strict: bool
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
-    fatal_reasons: frozenset[str] = frozenset(REASONS) - {"future_timestamp"}
+    fatal_reasons: frozenset[str] = frozenset(REASONS) - {"implausible_time"}
 
     def add(self, reason: str, example: object, count: int = 1) -> None:
         """Count `count` bad inputs for `reason`; strict mode stops on fatal reasons."""

@@ -28,13 +28,14 @@ from plg_transform.settings import CONFIG_JSONSCHEMA, Settings
 from plg_transform.singer_input import FastSingerReader
 from plg_transform.snapshot import Snapshot
 from plg_transform.store import Store
+from plg_transform.store_bookmarks import MARKER_KEY, AbsorbedStates, StoreRewind, state_digest
 from plg_transform.store_staging import StoreStaging
-from plg_transform.timestamps import DAY_US, instant_from_micros
+from plg_transform.timestamps import instant_from_micros
 
 if t.TYPE_CHECKING:
     import click
 
-STATE_KEY = "plg_transform"  # our key in the pipeline's STATE: {"store_id": ...}
+STATE_KEY = MARKER_KEY  # our key in the pipeline's STATE: {"store_id", "covers"}
 _ONE_US = timedelta(microseconds=1)
 
 
@@ -53,22 +54,35 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self.run_started_us = (now - datetime(1970, 1, 1, tzinfo=UTC)) // _ONE_US
         self.as_of_us = self.settings.as_of_us or self.run_started_us
         self.bad = BadInput(strict=self.settings.strict)
-        self.rows = MessageRows(self.settings.account_id_paths, self.bad, self.run_started_us)
+        settings = self.settings
+        self.rows = MessageRows(
+            settings.account_id_paths,
+            self.bad,
+            self.run_started_us,
+            earliest_us=settings.earliest_event_us,
+            skew_us=settings.max_clock_skew_us,
+        )
         self.staging = StoreStaging(
             lambda: self.store,
             self.rows,
-            self.settings.account_id_paths,
-            self.run_started_us + DAY_US,
+            settings.account_id_paths,
+            self.run_started_us + settings.max_clock_skew_us,
+            earliest_us=settings.earliest_event_us,
         )
         self.progress = RunProgress(self.logger, self.settings.progress_interval_seconds)
         if isinstance(self.message_reader, FastSingerReader):
             self.message_reader.take_raw_records(INPUT_STREAMS, self._take_lines)
+            self.message_reader.max_line_bytes = settings.max_record_bytes
+            self.message_reader.on_oversize = lambda line: self.bad.add(
+                "oversize_line", line.describe()
+            )
         self._input_started = time.perf_counter()
         self.rollups = RollupRows(self.bad, lambda: self.store.con)  # daily_rollups stream
         self.unknown_streams: dict[str, int] = {}
         self.other_records = 0  # records of streams other than the staged input streams
         self.batch_files_read = 0
         self.latest_state: dict | None = None
+        self.rewind: StoreRewind | None = None  # set when the store is behind the state
         self._store: Store | None = None
 
     @classmethod
@@ -143,6 +157,8 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
             store = self.store
             try:
                 store.check_resumes_from(ours["store_id"])
+                if self.rewind is None:
+                    self.rewind = AbsorbedStates(store.con).check(ours)
             except Exception:
                 if store.is_new:
                     store.discard()  # leave no empty store behind to confuse the next run
@@ -187,6 +203,9 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
     def process_endofpipe(self) -> None:
         """Compute and write companies, contacts, associations, then the latest STATE."""
         started = time.monotonic()
+        if self.rewind is not None:
+            self._rewind(self.rewind)
+            return
         self._flush()
         read_s = time.perf_counter() - self._input_started
         records = self.records_read()
@@ -198,6 +217,9 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self.progress.phase(staged)
         store = self.store
         stored = self._store_input(store)
+        forwarded = self._state_to_forward(store)
+        if isinstance(forwarded, dict):  # the store now covers it: remember that
+            AbsorbedStates(store.con).record(forwarded)
         snap = Snapshot(con=store.con, settings=self.settings, as_of_us=self.as_of_us)
         scoring_started = time.monotonic()
         scores = compute_scores(snap)
@@ -209,7 +231,7 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         emitted = self._emit(snap, scores.metrics)
         store.remember_run(self.as_of_us)
         if self.latest_state is not None:
-            self.write_message(singer.StateMessage(value=self._state_to_forward(store)))
+            self.write_message(singer.StateMessage(value=forwarded))
         for stream, n in sorted(self.unknown_streams.items()):
             self.logger.warning("unknown stream %r: %d records ignored", stream, n)
         self.bad.report(self.logger)
@@ -243,11 +265,24 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         return stored
 
     def _state_to_forward(self, store: Store) -> t.Any:
-        """The tap's latest state with our key added (the tap's own keys untouched)."""
+        """The tap's latest state with our marker added (the tap's own keys untouched).
+
+        The marker names the store and the digest of the bookmarks it now covers, which
+        the next run checks against the store's `absorbed_states` (store_bookmarks.py).
+        """
         value = self.latest_state
         if not isinstance(value, dict):
             return value
-        return {**value, STATE_KEY: {"store_id": store.store_id}}
+        marker = {"store_id": store.store_id, "covers": state_digest(value)}
+        return {**value, STATE_KEY: marker}
+
+    def _rewind(self, rewind: StoreRewind) -> None:
+        """Score nothing; forward the last STATE the store absorbed (store_bookmarks.py)."""
+        self.logger.warning("%s", rewind.message(self.settings.store_path))
+        self.write_message(singer.StateMessage(value=rewind.state))
+        self.bad.report(self.logger)
+        self.store.close()
+        self._store = None
 
     def _emit(self, snap: Snapshot, metrics: dict[str, list[str]]) -> dict[str, int]:
         """Write each output stream's SCHEMA and RECORDs; the number of records per stream."""

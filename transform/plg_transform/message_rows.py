@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from plg_transform.bad_input import BadInput
 from plg_transform.timestamps import DAY_US, parse_instant
 
+EARLIEST_EVENT_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z, the setting's default
+
 # Stream name -> (message kind in the store, fixed event name for page/screen).
 SEGMENT_STREAMS: dict[str, tuple[str, str | None]] = {
     "tracks": ("track", None),
@@ -115,10 +117,18 @@ class MessageRows:
     stays flat whatever the input size.
     """
 
-    def __init__(self, account_id_paths: t.Sequence[str], bad: BadInput, now_us: int) -> None:
+    def __init__(
+        self,
+        account_id_paths: t.Sequence[str],
+        bad: BadInput,
+        now_us: int,
+        earliest_us: int = EARLIEST_EVENT_US,
+        skew_us: int = DAY_US,
+    ) -> None:
         self._paths = [p.split(".") for p in account_id_paths]
         self._bad = bad
-        self._future_us = now_us + DAY_US
+        self._earliest_us = earliest_us
+        self._future_us = now_us + skew_us
         self.messages: list[tuple] = []
         self.traits: list[tuple] = []
         self.observations: list[tuple] = []
@@ -144,6 +154,10 @@ class MessageRows:
         if ts is None:
             self._bad.add("no_time", mid)
             return
+        if not self._earliest_us <= ts <= self._future_us:
+            ts = self._plausible_fallback(record, mid)
+            if ts is None:
+                return
         user_id = as_id(record.get("userId"))
         anonymous_id = as_id(record.get("anonymousId"))
         account_id = None
@@ -167,11 +181,19 @@ class MessageRows:
         if not ok:
             self._bad.add("no_identity", mid)
             return
-        if ts > self._future_us:
-            self._bad.add("future_timestamp", mid)
         self.messages.append((seq, mid, kind, user_id, anonymous_id, account_id, event, ts))
         if kind in ("identify", "group"):
             self._add_traits(seq, mid, record.get("traits"))
+
+    def _plausible_fallback(self, record: dict, mid: str) -> int | None:
+        """receivedAt for an implausible event time (reported), or None (bad input)."""
+        shown = record.get("timestamp") or record.get("originalTimestamp")
+        received = parse_instant(record.get("receivedAt"))
+        if received is not None and self._earliest_us <= received <= self._future_us:
+            self._bad.add("implausible_time", f"{mid} ({shown!s:.40})")
+            return received
+        self._bad.add("implausible_time_dropped", f"{mid} ({shown!s:.40})")
+        return None
 
     def _add_traits(self, seq: int, mid: str, traits: object) -> None:
         if traits is None:
@@ -187,6 +209,9 @@ class MessageRows:
                 text = domain_of(key, value)
             elif key in ("createdAt", "created_at"):
                 instant = parse_instant(value)
+                if instant is not None and instant < self._earliest_us:
+                    self._bad.add("implausible_created_at", f"{mid} ({value!s:.40})")
+                    instant = None
             self.traits.append((seq, key, _json(value), text, valid, instant))
 
     def _add_observation(self, record: dict, seq: int) -> None:
@@ -252,8 +277,8 @@ def fast_rows_sql(account_id_paths: t.Sequence[str], source: str, keep_record: b
 
     Columns: seq, message_id, user_id, anonymous_id, account_id, event, ts_us, fast, and
     with `keep_record` the record's JSON text where not fast (NULL otherwise). Parameter
-    `$future`: epoch microseconds beyond which a timestamp is reported as in the future
-    (such rows are left to MessageRows, which reports them). When an account id path
+    `$earliest` and `$future`: epoch microseconds outside which an event time is
+    implausible (such rows are left to MessageRows, which reports them). When an account id path
     cannot be written as a JSON path, no row is fast.
     """
     account_paths = [_json_path(p.split(".")) for p in account_id_paths]
@@ -275,7 +300,7 @@ def fast_rows_sql(account_id_paths: t.Sequence[str], source: str, keep_record: b
         FROM (
         SELECT *, coalesce(shaped AND message_id IS NOT NULL AND event IS NOT NULL
                 AND (user_id IS NOT NULL OR anonymous_id IS NOT NULL)
-                AND ts_us IS NOT NULL AND ts_us <= $future, false) AS fast
+                AND ts_us IS NOT NULL AND ts_us BETWEEN $earliest AND $future, false) AS fast
         FROM (
             SELECT seq, record,
                 {str(expressible).lower()} AND stream IN ({streams})

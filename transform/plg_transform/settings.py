@@ -75,6 +75,40 @@ CONFIG_JSONSCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_record_bytes",
+        th.IntegerType(minimum=4 * 1024 * 1024, maximum=1024 * 1024 * 1024),
+        default=16 * 1024 * 1024,
+        title="Largest input line (bytes)",
+        description=(
+            "An input RECORD line longer than this is bad input (`oversize_line`): read "
+            "past without being held in memory, reported with its line number and size, and "
+            "skipped (fatal with `strict`). STATE lines are always read whole. At least "
+            "4 MiB; keep it well under `store_memory_limit`."
+        ),
+    ),
+    th.Property(
+        "earliest_event_time",
+        th.DateTimeType,
+        default="2000-01-01T00:00:00Z",
+        title="Earliest event time",
+        description=(
+            "Event times before this instant are implausible (a device clock at zero, "
+            "0001-01-01): the message's `receivedAt` is used instead when it is plausible, "
+            "else the message is bad input (`implausible_time`). Reported with examples."
+        ),
+    ),
+    th.Property(
+        "max_clock_skew_hours",
+        th.IntegerType(minimum=0, maximum=24 * 366),
+        default=24,
+        title="Largest clock skew (hours)",
+        description=(
+            "Event times more than this many hours after the run started are implausible "
+            "and handled as for `earliest_event_time`: `receivedAt` instead, else the "
+            "message is bad input."
+        ),
+    ),
+    th.Property(
         "as_of",
         th.DateTimeType,
         title="As of",
@@ -368,6 +402,9 @@ class Settings:
     account_traits: tuple[str, ...]
     progress_interval_seconds: float
     strict: bool
+    max_record_bytes: int = 16 * 1024 * 1024
+    earliest_event_us: int = 946_684_800_000_000  # 2000-01-01T00:00:00Z
+    max_clock_skew_us: int = 86_400_000_000
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
@@ -415,6 +452,9 @@ class Settings:
             account_traits=tuple(config["account_traits"]),
             progress_interval_seconds=float(config["progress_interval_seconds"]),
             strict=config["strict"],
+            max_record_bytes=config["max_record_bytes"],
+            earliest_event_us=t.cast(int, parse_instant(config["earliest_event_time"])),
+            max_clock_skew_us=config["max_clock_skew_hours"] * 3_600_000_000,
         )
 
     @property

@@ -20,8 +20,10 @@ import orjson
 from singer_sdk.singerlib.encoding import SimpleSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
+from plg_transform.input_lines import OversizeInputLine, bounded_blocks
+
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
 BLOCK_BYTES = 4 * 1024 * 1024
 # How taps start a RECORD line: compact (singer-sdk) or json.dumps's default spacing.
@@ -34,6 +36,8 @@ class FastSingerReader(SimpleSingerReader):
     def __init__(self) -> None:
         super().__init__()
         self.raw_records: Callable[[bytes, int], None] | None = None
+        self.max_line_bytes: int | None = None
+        self.on_oversize: Callable[[OversizeInputLine], None] = lambda line: None
         self._other_lines: re.Pattern[bytes] | None = None
 
     def take_raw_records(
@@ -76,7 +80,9 @@ class FastSingerReader(SimpleSingerReader):
         """Read every line of the input; raw RECORD lines go to the sink in runs."""
         stats: dict[str, int] = defaultdict(int)
         sink, other_lines = self.raw_records, self._other_lines
-        for block in _blocks(file_input or self.default_input):
+        source = file_input or self.default_input
+        read = (getattr(source, "buffer", None) or source).read
+        for block in bounded_blocks(read, BLOCK_BYTES, self.max_line_bytes, self.on_oversize):
             if sink is None or other_lines is None:
                 for line in block.split(b"\n"):
                     self._dispatch(line, callbacks, stats)
@@ -110,29 +116,6 @@ class FastSingerReader(SimpleSingerReader):
         else:
             self._process_unknown_message(line_dict)
         stats[record_type] += 1
-
-
-def _blocks(source: t.IO) -> Iterator[bytes]:
-    """The input as blocks of whole lines, each without its final newline."""
-    raw = getattr(source, "buffer", None)
-    read: Callable[[int], bytes | str] = (raw or source).read
-    rest = b""
-    while True:
-        data = read(BLOCK_BYTES)
-        if not data:
-            break
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        if rest:
-            data = rest + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            rest = data
-            continue
-        rest = data[cut + 1 :]
-        yield data[:cut]
-    if rest.strip():
-        yield rest
 
 
 def _shown(line: str | bytes) -> str:

@@ -18,7 +18,7 @@ import orjson
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from plg_transform.batch_files import BatchFile
-from plg_transform.message_rows import MessageRows, fast_rows_sql
+from plg_transform.message_rows import EARLIEST_EVENT_US, MessageRows, fast_rows_sql
 from plg_transform.store import object_bytes
 
 if t.TYPE_CHECKING:
@@ -48,10 +48,12 @@ class StoreStaging:
         rows: MessageRows,
         account_id_paths: t.Sequence[str],
         future_us: int,
+        earliest_us: int = EARLIEST_EVENT_US,
     ) -> None:
         self._store = store
         self._rows = rows
         self._future_us = future_us
+        self._earliest_us = earliest_us
         self._lines_sql = fast_rows_sql(account_id_paths, _LINES_SOURCE, keep_record=False)
         self._batch_sql = fast_rows_sql(account_id_paths, _BATCH_SOURCE, keep_record=True)
         self.next_seq = 0
@@ -96,6 +98,7 @@ class StoreStaging:
             "path": str(chunk),
             "first": first,
             "future": self._future_us,
+            "earliest": self._earliest_us,
             "object_bytes": object_bytes(longest),
         }
         try:
@@ -140,7 +143,12 @@ class StoreStaging:
         self.flush()  # records before the BATCH keep their lower numbers
         store = self._store()
         sql = self._batch_sql.replace("{records}", batch.records_sql())
-        params = {"first": self.next_seq, "stream": batch.stream, "future": self._future_us}
+        params = {
+            "first": self.next_seq,
+            "stream": batch.stream,
+            "future": self._future_us,
+            "earliest": self._earliest_us,
+        }
         try:
             count, slow = store.stage_fast_rows(sql, {**params, **batch.params()})
         except duckdb.OutOfMemoryException as exc:

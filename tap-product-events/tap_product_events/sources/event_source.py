@@ -6,6 +6,8 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass
 
+from tap_product_events.progress import ReadProgress
+
 Accept = t.Callable[[dict[str, t.Any]], None]
 """Takes one record or parsed message; raises MalformedMessageError if it cannot be one."""
 
@@ -16,6 +18,13 @@ class SourceOutput:
 
     message: Accept
     rollup: Accept | None = None
+    progress: ReadProgress | None = None  # told which file, object or table is being read
+
+
+def reading(output: SourceOutput, location: str) -> None:
+    """Tell the run's progress that a source starts reading `location`."""
+    if output.progress is not None:
+        output.progress.reading(location)
 
 
 class EventSource(t.Protocol):

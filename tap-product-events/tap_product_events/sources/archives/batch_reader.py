@@ -33,6 +33,7 @@ from tap_product_events.batch_output import (
     quoted,
 )
 from tap_product_events.malformed import MalformedLineReport
+from tap_product_events.message_limits import DEFAULT_MAX_MESSAGE_BYTES, OversizeLine, Readable
 from tap_product_events.segment_messages import MESSAGE_TYPES, OBJECT_FIELDS
 from tap_product_events.sources.archives.event_archives import (
     ArchiveReadResult,
@@ -330,14 +331,18 @@ class _BulkFileReader(_FileReader):
 
     pending: PendingLines
 
+    def _lines(self, handle: Readable) -> t.Iterable[bytes | OversizeLine]:
+        """The open file itself: `_take_lines` reads it in blocks for DuckDB."""
+        return t.cast("t.Iterable[bytes | OversizeLine]", handle)
+
     def _take_lines(
         self,
-        lines: t.Iterable[bytes],
+        lines: t.Iterable[bytes | OversizeLine],
         first_line_number: int,
         accept: Accept,
         watermark: ArrivalWatermark,
         start_filter: StartDateFilter | None,
-    ) -> tuple[int, int, bytes | None]:
+    ) -> tuple[int, int, int | None]:
         """As the RECORD path's, but the messages of queued lines are counted at the flush."""
         handle = t.cast("t.BinaryIO", lines)
         take_lines = super()._take_lines
@@ -400,8 +405,17 @@ class BulkEventArchives(EventArchives):
         logger: logging.Logger,
         report: MalformedLineReport,
         spool: BatchSpool,
+        storage_options: t.Mapping[str, t.Mapping[str, t.Any]] | None = None,
+        *,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
-        super().__init__(patterns, logger, report)
+        super().__init__(
+            patterns,
+            logger,
+            report,
+            storage_options=storage_options,
+            max_message_bytes=max_message_bytes,
+        )
         self.pending = PendingLines(BulkLines(spool))
 
     def _read(

@@ -8,6 +8,9 @@ Bookmark per file, kept in the STATE under `sources.events_files.files`:
 - gzip files (`.gz`, `.jsonl.gz`) cannot be appended to: `{"size", "mtime_ns"}`; a gzip
   file whose size or mtime changed is read again wholly. The messages it re-delivers keep
   their `messageId`, and the transform counts a `messageId` once.
+- objects in S3, GCS or Azure (`s3://...` globs, sources.archives.remote_objects):
+  `{"size", "etag"}` or `{"size", "generation"}`, keyed by URL; read again wholly when
+  either changed.
 """
 
 from __future__ import annotations
@@ -25,9 +28,20 @@ import orjson
 
 from tap_product_events.arrival import ArrivalWatermark, StartDateFilter
 from tap_product_events.malformed import MalformedLineReport
+from tap_product_events.message_limits import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    OversizeLine,
+    Readable,
+    bounded_lines,
+)
 from tap_product_events.segment_messages import MalformedMessageError, arrival_text
+from tap_product_events.sources.archives.remote_objects import (
+    ObjectStorageError,
+    RemoteArchives,
+    scheme_of,
+)
 from tap_product_events.sources.archives.settings import SUPPORTED_SUFFIXES
-from tap_product_events.sources.event_source import Accept, SourceOutput
+from tap_product_events.sources.event_source import Accept, SourceOutput, reading
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -44,6 +58,8 @@ def find_archive_files(patterns: t.Iterable[str], logger: logging.Logger) -> lis
     """
     found: set[str] = set()
     for pattern in patterns:
+        if scheme_of(pattern) is not None:
+            continue  # objects in storage: RemoteArchives lists them
         absolute = os.path.abspath(os.path.expanduser(pattern))
         matches = glob(absolute, recursive=True)
         if not matches:
@@ -84,10 +100,15 @@ class EventArchives:
         patterns: t.Sequence[str],
         logger: logging.Logger,
         report: MalformedLineReport,
+        storage_options: t.Mapping[str, t.Mapping[str, t.Any]] | None = None,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         self.patterns = patterns
         self.logger = logger
         self.report = report
+        self.max_message_bytes = max_message_bytes
+        self.remote = RemoteArchives(storage_options or {})
+        self._output = SourceOutput(message=lambda _message: None)
 
     def read(
         self,
@@ -101,6 +122,7 @@ class EventArchives:
         only after the records were emitted.
         """
         start_filter = StartDateFilter(start_date) if start_date is not None else None
+        self._output = output
         result = self._read(previous or {}, output.message, start_filter)
         self.logger.info(
             "Read %d new messages; files read: %d; source: events_paths",
@@ -131,9 +153,15 @@ class EventArchives:
         watermark = ArrivalWatermark(previous.get("max_received_at"))
         # Files no longer on disk cannot come back with new lines; dropping them keeps the
         # STATE as small as the archive folder. A file restored later is read again.
-        new_files = {path: mark for path, mark in old_files.items() if os.path.exists(path)}
+        new_files = {
+            path: mark
+            for path, mark in old_files.items()
+            if scheme_of(path) is None and os.path.exists(path)
+        }
         files_read = messages = 0
+        remote_objects = self._remote_objects(old_files, new_files)
         for path in find_archive_files(self.patterns, self.logger):
+            reading(self._output, path)
             reader = self.file_reader(path, old_files.get(path), is_gzip(path))
             outcome = reader.read(accept, watermark, start_filter)
             if outcome is None:
@@ -143,10 +171,45 @@ class EventArchives:
             if count is not None:
                 files_read += 1
                 messages += count
+        for url, identity in sorted(remote_objects.items()):
+            reading(self._output, url)
+            remote = _ObjectReader(url, old_files.get(url), self, identity)
+            outcome = remote.read(accept, watermark, start_filter)
+            if outcome is None:
+                continue
+            mark, count = outcome
+            new_files[url] = mark
+            if count is not None:
+                files_read += 1
+                messages += count
         bookmark: dict[str, t.Any] = {"files": new_files}
         if watermark.to_state():
             bookmark["max_received_at"] = watermark.to_state()
         return ArchiveReadResult(bookmark=bookmark, files_read=files_read, messages=messages)
+
+    def _remote_objects(
+        self, old_files: t.Mapping[str, t.Any], new_files: dict[str, t.Any]
+    ) -> dict[str, dict[str, t.Any]]:
+        """URL -> identity of the objects the remote globs match now.
+
+        Objects no longer listed are dropped from the bookmark, like deleted files; when a
+        glob cannot be listed, its old marks are kept and it is tried again next run.
+        """
+        found: dict[str, dict[str, t.Any]] = {}
+        for pattern in self.patterns:
+            if scheme_of(pattern) is None:
+                continue
+            try:
+                matches = self.remote.find(pattern)
+            except ObjectStorageError as exc:
+                self.report.report_file(pattern, str(exc))
+                prefix = pattern.split("*", 1)[0]
+                new_files.update({u: m for u, m in old_files.items() if u.startswith(prefix)})
+                continue
+            if not matches:
+                self.logger.warning("events_paths: %r matches no object (yet)", pattern)
+            found.update(matches)
+        return found
 
 
 class _FileReader:
@@ -157,6 +220,7 @@ class _FileReader:
         self.previous = previous
         self.logger = source.logger
         self.report = source.report
+        self.limit = source.max_message_bytes
 
     def read(
         self, accept: Accept, watermark: ArrivalWatermark, start_filter: StartDateFilter | None
@@ -178,18 +242,22 @@ class _FileReader:
             self._cannot_read(exc)
             return None
 
+    def _lines(self, handle: Readable) -> t.Iterable[bytes | OversizeLine]:
+        """The file's lines, none longer than the size limit held in memory."""
+        return bounded_lines(handle, self.limit)
+
     def _take_lines(
         self,
-        lines: t.Iterable[bytes],
+        lines: t.Iterable[bytes | OversizeLine],
         first_line_number: int,
         accept: Accept,
         watermark: ArrivalWatermark,
         start_filter: StartDateFilter | None,
-    ) -> tuple[int, int, bytes | None]:
-        """Parse and accept lines; returns (lines taken, messages, unfinished last line).
+    ) -> tuple[int, int, int | None]:
+        """Parse and accept lines; returns (lines taken, messages, unfinished line's bytes).
 
-        A last line without its newline that does not parse is returned, not reported: in
-        a plain file it may still be being written.
+        A last line without its newline that does not parse (or is over the size limit)
+        is returned, not reported: in a plain file it may still be being written.
         Raises _DamagedInputError when reading fails part-way (I/O error, damaged gzip data).
         """
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
@@ -201,13 +269,19 @@ class _FileReader:
         try:
             for line in lines:
                 line_number += 1
+                if type(line) is OversizeLine:
+                    if not line.complete:
+                        return line_number - first_line_number, messages, line.size
+                    report(path, line_number, line.reason(self.limit))
+                    continue
+                line = t.cast("bytes", line)
                 try:
                     message = loads(line)
                 except decode_error as exc:
                     if not line.strip():
                         continue
                     if not line.endswith(b"\n"):
-                        return line_number - first_line_number, messages, line
+                        return line_number - first_line_number, messages, len(line)
                     if line_number != 1 or not line.startswith(_BOM):
                         report(path, line_number, f"not valid JSON ({exc})")
                         continue
@@ -264,9 +338,13 @@ class _PlainReader(_FileReader):
             with open(self.path, "rb") as handle:
                 handle.seek(offset)
                 taken, messages, unfinished = self._take_lines(
-                    handle, lines_before + 1, accept, watermark, start_filter
+                    self._lines(handle),
+                    lines_before + 1,
+                    accept,
+                    watermark,
+                    start_filter,
                 )
-                end = handle.tell() - (len(unfinished) if unfinished else 0)
+                end = handle.tell() - (unfinished or 0)
         except _DamagedInputError as exc:
             self._unreadable(f"reading failed {exc}")
             return None
@@ -298,7 +376,7 @@ class _GzipReader(_FileReader):
         try:
             with gzip.open(self.path, "rb") as handle:
                 taken, messages, unfinished = self._take_lines(
-                    handle, 1, accept, watermark, start_filter
+                    self._lines(handle), 1, accept, watermark, start_filter
                 )
         except _DamagedInputError as exc:
             # A truncated or corrupt archive (perhaps still being uploaded): the lines
@@ -312,3 +390,40 @@ class _GzipReader(_FileReader):
             # A finished gzip file has no "line still being written": this one is cut.
             self.report.report(self.path, taken + 1, "not valid JSON (the line is cut short)")
         return mark, messages
+
+
+class _ObjectReader(_FileReader):
+    """One object in S3, GCS or Azure: read wholly when its size or ETag/generation changed."""
+
+    def __init__(
+        self,
+        url: str,
+        previous: t.Mapping[str, t.Any] | None,
+        source: EventArchives,
+        identity: dict[str, t.Any],
+    ) -> None:
+        super().__init__(url, previous, source)
+        self.identity = identity
+        self.remote = source.remote
+
+    def read(
+        self, accept: Accept, watermark: ArrivalWatermark, start_filter: StartDateFilter | None
+    ) -> tuple[dict[str, t.Any], int | None] | None:
+        if self.previous == self.identity:
+            return dict(self.identity), None
+        if self.previous:
+            self.logger.info("%s changed since the last run; reading it again wholly", self.path)
+        try:
+            with self.remote.open_lines(self.path) as handle:
+                taken, messages, unfinished = self._take_lines(
+                    handle, 1, accept, watermark, start_filter
+                )
+        except _DamagedInputError as exc:
+            self._unreadable(f"the object is damaged or cut {exc}")
+            return None
+        except (OSError, ObjectStorageError) as exc:
+            self._unreadable(f"cannot read the object ({exc})")
+            return None
+        if unfinished:
+            self.report.report(self.path, taken + 1, "not valid JSON (the line is cut short)")
+        return dict(self.identity), messages

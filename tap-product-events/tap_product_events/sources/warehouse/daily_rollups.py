@@ -1,14 +1,15 @@
 """The push-down roll-up: the database counts tracks, pages and screens per key and UTC day.
 
-One query, in SQLAlchemy Core, portable to any dialect with window functions, `IS NOT
-DISTINCT FROM` (or its equivalent, which SQLAlchemy renders) and CASTs to VARCHAR, DATE
-and TIMESTAMP (tested on PostgreSQL and DuckDB). Time columns must be timestamp types and
-the session's time zone UTC (set by sources.sql_connection for PostgreSQL and DuckDB).
+One query, in SQLAlchemy Core, portable to any dialect with window functions, COALESCE
+and CASTs to VARCHAR, DATE and TIMESTAMP (tested on PostgreSQL and DuckDB). Time columns
+must be timestamp types and the session's time zone UTC (set by sources.sql_connection
+for PostgreSQL and DuckDB).
 
 1. `ev`: every track/page/screen row as (userId, anonymousId, accountId, event, at, day,
    messageId, arrived), the union of the tables;
 2. `touched`: the (key, day) pairs with any row that arrived since its table's bookmark
-   minus the overlap;
+   minus the overlap, joined back to `ev` on equality of the keys with NULL as '' (a
+   hash or merge join: linear in the rows read);
 3. every row of those pairs, one per messageId (its earliest time), ranked per pair by
    (at, messageId) with the pair's count, first and last time;
 4. only ranks up to `rollup_first_events` leave the database, ordered by pair and rank:
@@ -72,6 +73,13 @@ def _text_id(column: sa.ColumnElement[t.Any] | None) -> sa.ColumnElement[t.Any]:
     if column is None:
         return sa.cast(sa.null(), sa.String)
     return sa.func.nullif(sa.cast(column, sa.String), "")
+
+
+def _normalised(column: sa.ColumnElement[t.Any]) -> sa.ColumnElement[t.Any]:
+    """A key part that equality can compare: NULL ids as '' (days are never NULL)."""
+    if column.key == "day":
+        return column
+    return sa.func.coalesce(column, "")
 
 
 def _first_of(
@@ -163,7 +171,10 @@ class DailyRollupQuery:
             .distinct()
             .subquery("touched")
         )
-        same_key = sa.and_(*(ev[k].is_not_distinct_from(touched.c[k]) for k in _KEY_COLUMNS))
+        # Equality over normalised keys, which databases hash or merge: `IS NOT DISTINCT
+        # FROM` is neither, and PostgreSQL joined rows x keys in a nested loop. '' is a
+        # safe stand-in for NULL: ids and event names are never '' (_text_id).
+        same_key = sa.and_(*(_normalised(ev[k]) == _normalised(touched.c[k]) for k in _KEY_COLUMNS))
         messages = (
             sa.select(
                 *(ev[k] for k in _KEY_COLUMNS),

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from tap_product_events.arrival import format_instant, parse_instant
 from tap_product_events.malformed import MalformedLineReport
 from tap_product_events.segment_messages import MESSAGE_TYPES, MalformedMessageError
-from tap_product_events.sources.event_source import Accept, SourceOutput
+from tap_product_events.sources.event_source import Accept, SourceOutput, reading
 from tap_product_events.sources.sql_connection import failure_text, open_engine
 from tap_product_events.sources.warehouse.daily_rollups import DailyRollupQuery
 from tap_product_events.sources.warehouse.settings import (
@@ -32,6 +32,7 @@ from tap_product_events.sources.warehouse.settings import (
     ROLLED_UP_STREAMS,
     SqlEventsSettings,
 )
+from tap_product_events.sources.warehouse.table_columns import table_columns, table_names
 from tap_product_events.sources.warehouse.warehouse_rows import COMMON_COLUMNS, RowShape
 from tap_product_events.sources.warehouse.warehouse_table import (
     WarehouseTable,
@@ -64,6 +65,7 @@ class WarehouseEvents:
         self.settings = settings
         self.logger = logger
         self.report = report
+        self._output = SourceOutput(message=lambda _message: None)
 
     def read(
         self,
@@ -72,6 +74,7 @@ class WarehouseEvents:
         start_date: dt.datetime | None,
     ) -> dict[str, t.Any]:
         """Pass every message (and roll-up) that arrived since `previous` on, once."""
+        self._output = output
         result = self._read(previous or {}, output, start_date)
         self.logger.info(
             "events_sql: read %d new messages and %d daily roll-ups from %s",
@@ -114,8 +117,7 @@ class WarehouseEvents:
     def _tables(self, engine: Engine) -> list[WarehouseTable]:
         settings = self.settings
         schema = settings.schema
-        inspector = sa.inspect(engine)
-        existing = set(inspector.get_table_names(schema=schema))
+        existing = table_names(engine, schema)
         actual_names = dict(settings.columns)
         standard_names = {actual: std for std, actual in actual_names.items()}
         found: list[WarehouseTable] = []
@@ -128,11 +130,11 @@ class WarehouseEvents:
                     continue
                 try:
                     # Columns only: full reflection (constraints...) fails on some dialects.
-                    columns = inspector.get_columns(name, schema=schema)
+                    columns = table_columns(engine, name, schema)
                     table = sa.Table(
                         name,
                         sa.MetaData(),
-                        *(sa.Column(c["name"], c["type"]) for c in columns),
+                        *(sa.Column(column, type_) for column, type_ in columns),
                         schema=schema,
                     )
                 except (NoSuchTableError, DBAPIError) as exc:
@@ -200,6 +202,7 @@ class WarehouseEvents:
             ignored=settings.ignore_columns | _bookkeeping(wt),
             json_columns=settings.json_columns,
             camel_case_keys=settings.camel_case_keys,
+            account_columns=settings.account_columns,
         )
         query = sa.select(*columns, wt.arrival.label("__arrived__"))
         if since is not None:
@@ -209,6 +212,7 @@ class WarehouseEvents:
         latest: dt.datetime | None = None
         read = 0
         location = f"table {wt.label}"
+        reading(self._output, location)
         try:
             with engine.connect() as connection:
                 rows = connection.execution_options(yield_per=_FETCH_ROWS).execute(query)
@@ -253,6 +257,7 @@ class WarehouseEvents:
             sources, self.settings.account_columns, self.settings.rollup_first_events
         )
         location = "daily_rollups (" + ", ".join(wt.label for wt in sources) + ")"
+        reading(self._output, location)
         try:
             with engine.connect() as connection:
                 # The mark comes first: rows arriving while the roll-up runs are only

@@ -7,7 +7,10 @@ JSON-lines path would give it, except what the warehouse does not keep (see READ
 
 - context keys come back flat and camelCase (`context_library_name` -> `libraryName`);
 - null values are not kept: a column that is null is no key, an object without keys is null;
-- timestamps of timestamp columns come back as ISO 8601 UTC with a `Z`.
+- timestamps of timestamp columns come back as ISO 8601 UTC with a `Z`;
+- the account columns of tracks, pages and screens (`group_id`: properties.groupId) come
+  back camelCase whatever `key_case` says, so the transform finds the account the
+  roll-up's `account_columns` give.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class RowShape:
         ignored: t.Collection[str],
         json_columns: t.Collection[str],
         camel_case_keys: bool,
+        account_columns: t.Collection[str] = (),
     ) -> None:
         self.message_type = message_type
         fields = {**COMMON_COLUMNS, **TYPE_COLUMNS[message_type]}
@@ -108,7 +112,11 @@ class RowShape:
             elif name.startswith("context_"):
                 rule = _ColumnRule(index, column, "context", camel_case(name[8:]), is_json)
             elif extra is not None:
-                key = camel_case(name) if camel_case_keys else name
+                # An account column (`group_id`: properties.groupId) is always camelCase,
+                # as the transform's account paths name it: raw rows and roll-ups then
+                # give every event the same account whatever `key_case` says.
+                camel = camel_case_keys or column in account_columns or name in account_columns
+                key = camel_case(name) if camel else name
                 skipped = message_type if name == TYPE_COLUMN else None
                 rule = _ColumnRule(index, column, "extra", key, is_json, skipped)
             else:

@@ -1,0 +1,75 @@
+"""Progress of a run's read: a line at most every `progress_interval_seconds`, a summary.
+
+A long backfill says how far it got while it runs (files or tables, messages, messages/s
+and where it is reading); a short run says nothing until its one summary line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import typing as t
+
+_CHECK_EVERY = 256  # messages between looks at the clock: keeps the per-message cost tiny
+
+
+class ReadProgress:
+    """Counts what the sources hand on and logs it now and then, naming where it is."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval_seconds: float,
+        clock: t.Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.interval = interval_seconds
+        self.clock = clock
+        self.started = clock()
+        self._last_line = self.started
+        self.messages = 0
+        self.places = 0
+        self.location = ""
+        self._until_check = _CHECK_EVERY
+
+    def reading(self, location: str) -> None:
+        """A source starts reading `location` (a file, an object, a table)."""
+        self.location = location
+        self.places += 1
+        self._maybe_log()
+
+    def counted(self) -> None:
+        """One message (or roll-up) was handed on."""
+        self.messages += 1
+        self._until_check -= 1
+        if self._until_check <= 0:
+            self._until_check = _CHECK_EVERY
+            self._maybe_log()
+
+    def _rate(self, now: float) -> float:
+        elapsed = now - self.started
+        return self.messages / elapsed if elapsed > 0 else 0.0
+
+    def _maybe_log(self) -> None:
+        now = self.clock()
+        if now - self._last_line < self.interval:
+            return
+        self._last_line = now
+        self.logger.info(
+            "Progress: %d files/tables, %d messages (%.0f messages/s); reading %s",
+            self.places,
+            self.messages,
+            self._rate(now),
+            self.location or "-",
+        )
+
+    def summary(self) -> None:
+        """The one line of a run: what was read, in how long, how fast."""
+        now = self.clock()
+        self.logger.info(
+            "Read %d messages from %d files/tables in %.1f s (%.0f messages/s)",
+            self.messages,
+            self.places,
+            now - self.started,
+            self._rate(now),
+        )

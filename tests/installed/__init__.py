@@ -1,0 +1,1 @@
+"""Tests of the tap as users install it: its own venv, the latest versions its ranges allow."""
