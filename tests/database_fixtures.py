@@ -1,6 +1,6 @@
 """Fixtures of the tests that read databases: a real PostgreSQL server, DuckDB files.
 
-Imported by the conftest of each folder that needs them (tap_warehouse, tap_metrics).
+Declared for every folder by tests/conftest.py (one server per test worker).
 """
 
 from __future__ import annotations

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ..database_fixtures import duckdb_url, postgres, postgres_url
 from ..tap_archives.test_tap_object_storage import s3_endpoint
 from .installed_venv import InstalledTap, install_tap
 
-__all__ = ["duckdb_url", "postgres", "postgres_url", "s3_endpoint"]
+__all__ = ["s3_endpoint"]
 
 EXTRAS = "duckdb,postgres,s3"
 

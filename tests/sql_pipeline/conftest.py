@@ -13,20 +13,10 @@ from tests.sql_pipeline.demo_messages import AS_OF, DemoArchive, demo_archive
 from tests.sql_pipeline.pipeline_runs import PipelineRun, run_pipeline, scoring_config
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> t.Iterator[PostgresServer]:
-    """One throw-away PostgreSQL server per test worker (tests/postgres_server.py)."""
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def new_postgres_database(pg_server: PostgresServer) -> t.Callable[[], str]:
-    """Create fresh empty databases on the server; returns their URLs."""
-    return lambda: pg_server.create_database("p_" + uuid.uuid4().hex[:12])
+def new_postgres_database(postgres: PostgresServer) -> t.Callable[[], str]:
+    """Create fresh empty databases on the worker's server; returns their URLs."""
+    return lambda: postgres.create_database("p_" + uuid.uuid4().hex[:12])
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ..database_fixtures import duckdb_url, postgres, postgres_url
 from ..tap_runs import TapRun, run_tap_cli
 
-__all__ = ["TapRun", "duckdb_url", "postgres", "postgres_url"]
+__all__ = ["TapRun"]
 
 
 @pytest.fixture
