@@ -16,6 +16,7 @@ from singer_sdk import InlineMapper
 from plg_transform.bad_input import BadInput
 from plg_transform.batch_files import batch_files
 from plg_transform.explain_command import with_explain_command
+from plg_transform.last_run_records import kept_records
 from plg_transform.message_rows import INPUT_STREAMS, MessageRows
 from plg_transform.output_fields import KEYS, OUTPUT_ORDER, STREAMS
 from plg_transform.output_records import record_lines, schema
@@ -228,7 +229,7 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
             self.bad.add("invalid_email", examples, count=scores.invalid_emails)
         scored = _scored(scores, self.as_of_us)
         self.progress.phase(f"{scored} in {time.monotonic() - scoring_started:.1f} s")
-        emitted = self._emit(snap, scores.metrics)
+        emitted = self._emit(snap, scores)
         store.remember_run(self.as_of_us)
         if self.latest_state is not None:
             self.write_message(singer.StateMessage(value=forwarded))
@@ -284,29 +285,35 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
         self.store.close()
         self._store = None
 
-    def _emit(self, snap: Snapshot, metrics: dict[str, list[str]]) -> dict[str, int]:
-        """Write each output stream's SCHEMA and RECORDs; the number of records per stream."""
+    def _emit(self, snap: Snapshot, scores: Scores) -> dict[str, int]:
+        """Write each output stream's SCHEMA and RECORDs; the number of records per stream.
+
+        What is written is also kept next to the store for `plg-report` (last_run_records).
+        """
         out = sys.stdout
+        metrics = scores.metrics
         emitted: dict[str, int] = {}
-        for kind in OUTPUT_ORDER:
-            started = time.monotonic()
-            self.write_message(
-                singer.SchemaMessage(
+        with kept_records(self.settings.store_path, snap.as_of_us, scores.references) as kept:
+            for kind in OUTPUT_ORDER:
+                started = time.monotonic()
+                schema_message = singer.SchemaMessage(
                     stream=STREAMS[kind],
                     schema=schema(snap, kind, metrics),
                     key_properties=KEYS[kind],
                 )
-            )
-            count = 0
-            for lines in record_lines(snap, kind, metrics):
-                out.write("\n".join(lines))
-                out.write("\n")
-                count += len(lines)
-            out.flush()
-            emitted[STREAMS[kind]] = count
-            self.progress.phase(
-                f"emitted {count} {STREAMS[kind]} records in {time.monotonic() - started:.1f} s"
-            )
+                self.write_message(schema_message)
+                kept.schema(schema_message.to_dict())
+                count = 0
+                for lines in record_lines(snap, kind, metrics):
+                    out.write("\n".join(lines))
+                    out.write("\n")
+                    kept.lines(lines)
+                    count += len(lines)
+                out.flush()
+                emitted[STREAMS[kind]] = count
+                self.progress.phase(
+                    f"emitted {count} {STREAMS[kind]} records in {time.monotonic() - started:.1f} s"
+                )
         return emitted
 
 
