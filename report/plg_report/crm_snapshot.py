@@ -1,5 +1,8 @@
 """The local CRM's SQLite file (target-plg-crm with `crm: local`), read once, read-only.
 
+The snapshot (CrmSnapshot) is also what transform_records.py builds from the transform's
+records of its last run, so every section renders the same from either source.
+
 Tables (target_plg_crm/crm/local.py): contacts(email, properties JSON), companies
 (account_key, properties JSON), associations(contact_id, company_id, labels JSON) and
 properties(object_type, name, type, options JSON). Property values are strings named
@@ -58,6 +61,9 @@ class Membership:
     contact_id: int
     company_id: int
     labels: tuple[str, ...]
+    # The contact's score in this account (the association's own engagement_score), when
+    # the source holds it: the transform's records do, the local CRM does not.
+    score: int | None = None
 
     @property
     def roles(self) -> list[str]:
@@ -76,6 +82,9 @@ class CrmSnapshot:
     # Options of enumeration properties in the order the CRM holds them (for lifecycle
     # stages: the configured order), keyed by (object type, field name without prefix).
     options: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # The raw value that scores 90 per kind (user, account, membership), when the source
+    # holds it (the transform's records of its last run do).
+    score_references: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def as_of(self) -> str | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plg_report.crm_snapshot import CrmRecord, CrmSnapshot
+from plg_report.crm_snapshot import CrmRecord, CrmSnapshot, Membership
 
 CONTACTS, COMPANIES = "contacts", "companies"
 BEST_CONTACTS_PER_ACCOUNT = 3
@@ -34,6 +34,7 @@ class ScoreSummary:
     unchanged: int
     rising: int
     falling: int
+    reference: float | None = None  # the raw value that scores 90, when the source holds it
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,9 @@ class ReportContent:
     falling_accounts: list[FallingAccount]
     rejects: list[RejectGroup] | None  # None: no rejects file
     history: RunHistory | None  # None: no run history file
+    # True when best contacts are ranked by their score in the account (the association's
+    # own score, held by the transform's records), False when by the contact's own score.
+    ranked_by_membership_score: bool = False
 
 
 def _int(record: CrmRecord, name: str) -> int | None:
@@ -175,7 +179,9 @@ def nearest_rank_p90(values: list[int]) -> int | None:
     return ordered[(9 * len(ordered) + 9) // 10 - 1]
 
 
-def score_summary(kind: str, records: list[CrmRecord]) -> ScoreSummary:
+def score_summary(
+    kind: str, records: list[CrmRecord], reference: float | None = None
+) -> ScoreSummary:
     """Distribution and movement of the engagement scores of one population."""
     scores = [s for s in (_int(r, "engagement_score") for r in records) if s is not None]
     trends = [t for t in (_int(r, "engagement_trend") for r in records) if t is not None]
@@ -190,6 +196,7 @@ def score_summary(kind: str, records: list[CrmRecord]) -> ScoreSummary:
         unchanged=sum(t == 0 for t in trends),
         rising=labels["rising"],
         falling=labels["falling"],
+        reference=reference,
     )
 
 
@@ -208,42 +215,51 @@ def _name(record: CrmRecord) -> str:
     return record.text("name") or record.key
 
 
-def _contact(record: CrmRecord, roles: list[str], is_champion: bool) -> Contact:
-    person = " ".join(p for p in (record.text("first_name"), record.text("last_name")) if p)
+def _contact(
+    record: CrmRecord, roles: list[str], is_champion: bool, score: int | None = None
+) -> Contact:
+    """A contact; `score` is its score in an account when known, else its own."""
+    # The CRM holds the traits firstName/lastName as first_name/last_name properties.
+    first = record.text("first_name") or record.text("firstName")
+    last = record.text("last_name") or record.text("lastName")
     return Contact(
         email=record.key,
-        name=person,
+        name=" ".join(p for p in (first, last) if p),
         title=record.text("title") or "",
-        score=_int(record, "engagement_score"),
+        score=_int(record, "engagement_score") if score is None else score,
         roles=roles,
         is_champion=is_champion,
     )
 
 
 def qualified_accounts(crm: CrmSnapshot) -> list[QualifiedAccount]:
-    """PQAs by score, each with its best contacts: the champion, then by contact score.
+    """PQAs by score, each with its best contacts: the champion, then by score.
 
     The local CRM keeps a membership's role as association labels and the account's
     champion as `champion_user_id` (a `champion` label also counts, for CRMs that write
-    one); the membership's own score is not written to the CRM, so contacts are ranked
-    by their own score.
+    one); it does not hold the membership's own score, so there contacts are ranked by
+    their own score. The transform's records hold the membership's score: ranked by it.
     """
     contacts = {c.crm_id: c for c in crm.contacts}
-    members: dict[int, list[tuple[CrmRecord, list[str], bool]]] = {}
+    members: dict[int, list[tuple[CrmRecord, Membership]]] = {}
     for membership in crm.memberships:
         contact = contacts.get(membership.contact_id)
         if contact is not None:
-            members.setdefault(membership.company_id, []).append(
-                (contact, membership.roles, "champion" in membership.labels)
-            )
+            members.setdefault(membership.company_id, []).append((contact, membership))
     accounts = []
     for company in crm.companies:
         if not company.flag("is_pqa"):
             continue
         champion_id = company.text("champion_user_id")
         people = [
-            _contact(contact, roles, labelled or contact.text("user_id") == champion_id)
-            for contact, roles, labelled in members.get(company.crm_id, [])
+            _contact(
+                contact,
+                membership.roles,
+                "champion" in membership.labels
+                or (champion_id is not None and contact.text("user_id") == champion_id),
+                membership.score,
+            )
+            for contact, membership in members.get(company.crm_id, [])
         ]
         people.sort(key=lambda c: (not c.is_champion, -(c.score or 0), c.email))
         accounts.append(
@@ -410,12 +426,16 @@ def report_content(
 ) -> ReportContent:
     """Compute every section of the page."""
     populations = ((CONTACTS, "users", crm.contacts), (COMPANIES, "accounts", crm.companies))
+    references = {"users": "user", "accounts": "account"}
     return ReportContent(
         as_of=crm.as_of,
         contacts=len(crm.contacts),
         companies=len(crm.companies),
         associations=len(crm.memberships),
-        scores=[score_summary(kind, records) for _, kind, records in populations],
+        scores=[
+            score_summary(kind, records, crm.score_references.get(references[kind]))
+            for _, kind, records in populations
+        ],
         stages=[
             tally(
                 kind,
@@ -438,4 +458,5 @@ def report_content(
         falling_accounts=falling_accounts(crm),
         rejects=None if rejects is None else reject_groups(rejects),
         history=None if not history else run_history(history),
+        ranked_by_membership_score=any(m.score is not None for m in crm.memberships),
     )

@@ -1,4 +1,8 @@
-"""A real run of the three plugins on a generated demo archive, into a local CRM file."""
+"""A real run of the three plugins on a generated demo archive, into a local CRM file.
+
+The target's config can be overridden (`target=`) to write to another CRM (the HubSpot
+emulator); its files (ledger, rejects, run history) stay in the run's folder.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from tests.demo.conftest import dev_transform_config
 
@@ -17,17 +22,27 @@ PLUGINS = ("tap-product-events", "plg-transform", "target-plg-crm")
 
 @dataclass(frozen=True)
 class DemoRun:
-    """What the target left behind: the local CRM and the rejects file."""
+    """What the run left behind: the local CRM, the target's files, the transform's store."""
 
     crm_path: Path
     rejects_path: Path
+    history_path: Path
+    store_path: Path
 
 
-def run_demo_pipeline(generator: ModuleType, work: Path, **sizes: int) -> DemoRun:
-    """tap | transform (meltano.yml's dev scoring) | target (crm: local), as console scripts."""
+def run_demo_pipeline(
+    generator: ModuleType,
+    work: Path,
+    *,
+    seed: int = 7,
+    target: dict[str, Any] | None = None,
+    **sizes: int,
+) -> DemoRun:
+    """tap | transform (meltano.yml's dev scoring) | target (crm: local unless `target`
+    says otherwise), as console scripts."""
     missing = [name for name in PLUGINS if not (BIN / name).exists()]
     assert not missing, f"{missing} not installed in {BIN}: run `make setup`"
-    generator.generate(work / "events", seed=7, **sizes)
+    generator.generate(work / "events", seed=seed, **sizes)
     configs = {
         "tap-product-events": {"events_paths": [str(work / "events/**/*.jsonl.gz")]},
         "plg-transform": {**dev_transform_config(), "store_path": str(work / "store.duckdb")},
@@ -37,6 +52,8 @@ def run_demo_pipeline(generator: ModuleType, work: Path, **sizes: int) -> DemoRu
             "ledger_path": str(work / "ledger.sqlite"),
             "rejects_path": str(work / "rejects.jsonl"),
             "summary_path": str(work / "summary.json"),
+            "run_history_path": str(work / "run-history.jsonl"),
+            **(target or {}),
         },
     }
     for name, config in configs.items():
@@ -68,4 +85,9 @@ def run_demo_pipeline(generator: ModuleType, work: Path, **sizes: int) -> DemoRu
             log.close()
     for name, code in codes.items():
         assert code == 0, f"{name} exited {code}:\n{(work / f'{name}.log').read_text()[-3000:]}"
-    return DemoRun(work / "crm.sqlite", work / "rejects.jsonl")
+    return DemoRun(
+        crm_path=work / "crm.sqlite",
+        rejects_path=work / "rejects.jsonl",
+        history_path=work / "run-history.jsonl",
+        store_path=work / "store.duckdb",
+    )

@@ -132,3 +132,52 @@ def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
     assert result.returncode == 0
     for option in ("--crm-path", "--rejects-path", "--history-path", "--output", "--title"):
         assert option in result.stdout
+
+
+def test_options_of_the_other_source_are_refused(tmp_path: Path) -> None:
+    line = refused(tmp_path, "--source", "transform", "--crm-path", "crm.sqlite")
+    assert line == "plg-report: `--crm-path`: only read with `--source crm`"
+    line = refused(tmp_path, "--transform-store-path", "store.duckdb")
+    assert line == "plg-report: `--transform-store-path`: only read with `--source transform`"
+    line = refused(tmp_path, "--source", "hubspot")
+    assert line == (
+        "plg-report: argument --source: invalid choice: 'hubspot' (choose from 'crm', 'transform')"
+    )
+
+
+def test_missing_transform_records_are_named(tmp_path: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    line = refused(tmp_path, "--source", "transform", "--transform-store-path", store)
+    assert line == (
+        f"plg-report: no records of plg-transform's last run at {store}.last-run.jsonl "
+        f"(kept next to its store {store}); run the pipeline first, or give the "
+        "transform's store_path as --transform-store-path"
+    )
+
+
+@pytest.mark.parametrize(
+    ("first_line", "says"),
+    [
+        ('{"type": "SCHEMA", "stream": "contacts"}', "is not plg-transform's last-run records"),
+        ('{"type": "PLG_LAST_RUN", "version": 9}', "version 9 of plg-transform's last-run"),
+    ],
+)
+def test_transform_records_of_another_kind_are_named(
+    tmp_path: Path, first_line: str, says: str
+) -> None:
+    store = tmp_path / "store.duckdb"
+    Path(f"{store}.last-run.jsonl").write_text(first_line + "\n", encoding="utf-8")
+    line = refused(tmp_path, "--source", "transform", "--transform-store-path", store)
+    assert line.startswith(f"plg-report: {store}.last-run.jsonl") and says in line
+
+
+def test_corrupt_transform_record_line_is_named(demo_run: DemoRun, tmp_path: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    kept = Path(f"{demo_run.store_path}.last-run.jsonl").read_text(encoding="utf-8")
+    Path(f"{store}.last-run.jsonl").write_text(kept + "{cut", encoding="utf-8")
+    line = refused(tmp_path, "--source", "transform", "--transform-store-path", store)
+    lines = kept.count("\n") + 1
+    assert line.startswith(
+        f"plg-report: plg-transform's last-run records {store}.last-run.jsonl, "
+        f"line {lines}: not JSON ("
+    )
