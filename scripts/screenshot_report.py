@@ -1,11 +1,12 @@
 """Take the README's picture of the HTML report (docs/images/plg-report.png).
 
-    .venv/bin/python scripts/screenshot_report.py [PAGE.html] [IMAGE.png]
+    .venv/bin/python -m scripts.screenshot_report [PAGE.html] [IMAGE.png]
 
 Opens the page `make demo` wrote in the system's headless Chromium (Debian package
 `chromium`; Playwright drives it, no browser download), with the network blocked, and keeps
 the top of the page (scores, funnel, the first product-qualified accounts) as a 256-colour
-PNG so the image stays small.
+PNG so the image stays small. The browser is launched and the page opened by the report
+tests' own helpers (tests/report/browser.py), so the picture is taken as the tests see it.
 """
 
 from __future__ import annotations
@@ -14,41 +15,25 @@ import sys
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import Route, sync_playwright
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.report.browser import chromium, open_offline
+
 WIDTH, HEIGHT = 1240, 2150
-
-
-def _offline(route: Route) -> None:
-    if route.request.url.startswith("file://"):
-        route.continue_()
-    else:
-        route.abort()
 
 
 def screenshot(page_path: Path, image_path: Path) -> int:
     """Write the picture; return its size in bytes."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-        page.route("**/*", _offline)
-        page.goto(page_path.resolve().as_uri(), wait_until="load")
+    with chromium() as browser, open_offline(browser, page_path, WIDTH, HEIGHT) as visit:
         image_path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(
+        visit.page.screenshot(
             path=str(image_path), clip={"x": 0, "y": 0, "width": WIDTH, "height": HEIGHT}
         )
-        browser.close()
+        if visit.network_requests or visit.console_errors:
+            print(
+                f"screenshot_report: the page asked for {visit.network_requests} "
+                f"and logged {visit.console_errors}",
+                file=sys.stderr,
+            )
     with Image.open(image_path) as image:
         image.convert("RGB").quantize(colors=256).save(image_path, optimize=True)
     return image_path.stat().st_size

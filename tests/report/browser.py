@@ -1,7 +1,8 @@
 """Headless Chromium (Debian's package) driven by Playwright, with the network shut off.
 
-Never `playwright install`: the tests use the system's /usr/bin/chromium, which .ci/run
-installs with apt. Every request outside file:// is recorded and aborted, so a page that
+Never `playwright install`: the tests (and scripts/screenshot_report.py, which takes the
+README's picture with these same helpers) use the system's /usr/bin/chromium, which
+.ci/run installs with apt. Every request outside file:// is recorded and aborted, so a page that
 would need the network shows it as a failed request instead of quietly fetching.
 """
 
@@ -52,9 +53,11 @@ class Visit:
 
 
 @contextmanager
-def open_offline(browser: Browser, path: Path, width: int = 1280) -> Iterator[Visit]:
+def open_offline(
+    browser: Browser, path: Path, width: int = 1280, height: int = 900
+) -> Iterator[Visit]:
     """Open a local HTML file as a user would, any network request blocked and recorded."""
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     visit = Visit(page)
 
@@ -81,3 +84,32 @@ def _note(visit: Visit, url: str) -> None:
     """Record a request once, whether the router or the page's listener saw it first."""
     if url not in visit.network_requests:
         visit.network_requests.append(url)
+
+
+def assert_charts_drawn(page: Page, count: int) -> None:
+    """`count` SVG charts, each laid out at a readable size with its marks drawn."""
+    charts = page.locator("figure.chart svg")
+    assert charts.count() == count
+    for index in range(count):
+        chart = charts.nth(index)
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 100
+        assert chart.locator("path").count() > 20  # bars, axes, glyphs drawn
+        assert chart.locator("rect, path").first.is_visible()
+
+
+def assert_no_errors_nor_requests(visit: Visit) -> None:
+    """Once the page is idle: nothing in the console, nothing fetched."""
+    visit.page.wait_for_load_state("networkidle")
+    assert visit.console_errors == []
+    assert visit.network_requests == []
+
+
+def reject_counts_shown(page: Page) -> dict[tuple[str, str], int]:
+    """{(stream, code): count} of the rejects table, as the page shows it."""
+    rows = page.locator("#rejects-table tr.reject")
+    shown = {}
+    for index in range(rows.count()):
+        stream, code, count = rows.nth(index).locator("td").all_inner_texts()[:3]
+        shown[(stream, code)] = int(count.replace(",", ""))
+    return shown

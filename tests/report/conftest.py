@@ -107,20 +107,28 @@ def hubspot_run(tmp_path_factory: pytest.TempPathFactory) -> HubSpotRun:
 @pytest.fixture(scope="session")
 def hubspot_report_html(hubspot_run: HubSpotRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report of the HubSpot run, from the transform's records of its last run."""
-    work = tmp_path_factory.mktemp("report-hubspot-page")
-    output = work / "plg-report.html"
     run = hubspot_run.run
+    return render_from_transform(
+        run,
+        tmp_path_factory.mktemp("report-hubspot-page"),
+        "--rejects-path",
+        run.rejects_path,
+        "--history-path",
+        run.history_path,
+    )
+
+
+def render_from_transform(run: DemoRun, work: Path, *extra: str | Path) -> Path:
+    """`plg-report --source transform` on a run's store; the page's path."""
+    output = work / "plg-report.html"
     result = render_report(
         "--source",
         "transform",
         "--transform-store-path",
         run.store_path,
-        "--rejects-path",
-        run.rejects_path,
-        "--history-path",
-        run.history_path,
         "--output",
         output,
+        *extra,
         cwd=work,
     )
     assert result.returncode == 0, result.stderr

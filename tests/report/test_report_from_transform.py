@@ -15,8 +15,13 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
-from .browser import open_offline
-from .conftest import HubSpotRun, render_report
+from .browser import (
+    assert_charts_drawn,
+    assert_no_errors_nor_requests,
+    open_offline,
+    reject_counts_shown,
+)
+from .conftest import HubSpotRun, render_from_transform
 from .demo_run import DemoRun
 from .test_report_in_browser import expected_best_contacts
 
@@ -69,16 +74,8 @@ def test_every_section_renders_offline_with_charts_and_no_errors(
         shown = page.locator("#scores .reference").all_inner_texts()
         assert shown == [f"{references['user']:g}", f"{references['account']:g}"]
         assert "last-run.jsonl" in page.locator("header").inner_text()
-        charts = page.locator("figure.chart svg")
-        assert charts.count() == 8  # scores, stages, milestones, days: users and accounts
-        for index in range(charts.count()):
-            chart = charts.nth(index)
-            box = chart.bounding_box()
-            assert box is not None and box["width"] > 200 and box["height"] > 100
-            assert chart.locator("path").count() > 20
-        page.wait_for_load_state("networkidle")
-        assert visit.console_errors == []
-        assert visit.network_requests == []
+        assert_charts_drawn(page, 8)  # scores, stages, milestones, days: users and accounts
+        assert_no_errors_nor_requests(visit)
 
 
 def test_pqa_table_lists_hubspots_pqas_with_their_champion_first(
@@ -120,11 +117,7 @@ def test_rejects_and_run_history_of_the_hubspot_target_are_shown(
     history = [json.loads(line) for line in run.history_path.read_text().splitlines()]
     assert [h["crm"] for h in history] == ["hubspot"]
     with open_offline(browser, hubspot_report_html) as visit:
-        rows = visit.page.locator("#rejects-table tr.reject")
-        assert rows.count() == len(groups)
-        for index in range(rows.count()):
-            cells = rows.nth(index).locator("td").all_inner_texts()
-            assert int(cells[2].replace(",", "")) == groups[(cells[0], cells[1])]
+        assert reject_counts_shown(visit.page) == dict(groups)
         assert visit.page.locator("#history-table tr.run").count() == 1
         headers = visit.page.locator("#history-table th").all_inner_texts()
         cells = visit.page.locator("#history-table tr.run td").all_inner_texts()
@@ -135,17 +128,7 @@ def test_rejects_and_run_history_of_the_hubspot_target_are_shown(
 def test_both_sources_list_the_same_pqas_for_the_same_run(
     browser: Browser, demo_run: DemoRun, tmp_path: Path
 ) -> None:
-    output = tmp_path / "from-transform.html"
-    result = render_report(
-        "--source",
-        "transform",
-        "--transform-store-path",
-        demo_run.store_path,
-        "--output",
-        output,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
+    output = render_from_transform(demo_run, tmp_path)
     expected = expected_best_contacts(demo_run.crm_path)
     with open_offline(browser, output) as visit:
         rows = visit.page.locator("#pqa-table tr.pqa")

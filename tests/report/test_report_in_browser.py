@@ -14,7 +14,12 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
-from .browser import open_offline
+from .browser import (
+    assert_charts_drawn,
+    assert_no_errors_nor_requests,
+    open_offline,
+    reject_counts_shown,
+)
 from .conftest import render_report
 from .demo_run import DemoRun
 
@@ -65,17 +70,8 @@ def test_report_renders_offline_with_charts_and_no_errors(
         assert page.locator("header h1").inner_text() == "Report <of> the demo & co"
         for section in ("summary", "scores", "funnel", "pqa", "activation", "falling", "rejects"):
             assert page.locator(f"section#{section}").is_visible(), section
-        charts = page.locator("figure.chart svg")
-        assert charts.count() == 8  # scores, stages, milestones, days: users and accounts
-        for index in range(charts.count()):
-            chart = charts.nth(index)
-            box = chart.bounding_box()
-            assert box is not None and box["width"] > 200 and box["height"] > 100
-            assert chart.locator("path").count() > 20  # bars, axes, glyphs drawn
-            assert chart.locator("rect, path").first.is_visible()
-        visit.page.wait_for_load_state("networkidle")
-        assert visit.console_errors == []
-        assert visit.network_requests == []
+        assert_charts_drawn(page, 8)  # scores, stages, milestones, days: users and accounts
+        assert_no_errors_nor_requests(visit)
 
 
 def test_report_is_one_self_contained_file(report_html: Path) -> None:
@@ -123,11 +119,7 @@ def test_rejects_are_grouped_with_whole_reasons(
     reasons = {r["reason"] for r in rejects}
     groups = Counter((r["stream"], r["code"]) for r in rejects)
     with open_offline(browser, report_html) as visit:
-        rows = visit.page.locator("#rejects-table tr.reject")
-        assert rows.count() == len(groups)
-        for index in range(rows.count()):
-            cells = rows.nth(index).locator("td").all_inner_texts()
-            assert int(cells[2].replace(",", "")) == groups[(cells[0], cells[1])]
+        assert reject_counts_shown(visit.page) == dict(groups)
         shown = visit.page.locator("#rejects-table .reason").all_inner_texts()
     assert shown
     for text in shown:
