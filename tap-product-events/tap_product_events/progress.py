@@ -10,6 +10,8 @@ import logging
 import time
 import typing as t
 
+from plg_settings.progress import ProgressPace
+
 _CHECK_EVERY = 256  # messages between looks at the clock: keeps the per-message cost tiny
 
 
@@ -23,10 +25,7 @@ class ReadProgress:
         clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
         self.logger = logger
-        self.interval = interval_seconds
-        self.clock = clock
-        self.started = clock()
-        self._last_line = self.started
+        self.pace = ProgressPace(interval_seconds, clock)
         self.messages = 0
         self.places = 0
         self.location = ""
@@ -46,30 +45,23 @@ class ReadProgress:
             self._until_check = _CHECK_EVERY
             self._maybe_log()
 
-    def _rate(self, now: float) -> float:
-        elapsed = now - self.started
-        return self.messages / elapsed if elapsed > 0 else 0.0
-
     def _maybe_log(self) -> None:
-        now = self.clock()
-        if now - self._last_line < self.interval:
+        if not self.pace.due():
             return
-        self._last_line = now
         self.logger.info(
             "Progress: %d files/tables, %d messages (%.0f messages/s); reading %s",
             self.places,
             self.messages,
-            self._rate(now),
+            self.pace.per_second(self.messages),
             self.location or "-",
         )
 
     def summary(self) -> None:
         """The one line of a run: what was read, in how long, how fast."""
-        now = self.clock()
         self.logger.info(
             "Read %d messages from %d files/tables in %.1f s (%.0f messages/s)",
             self.messages,
             self.places,
-            now - self.started,
-            self._rate(now),
+            self.pace.elapsed(),
+            self.pace.per_second(self.messages),
         )

@@ -18,6 +18,8 @@ import time
 import typing as t
 from collections import Counter
 
+from plg_settings.progress import ProgressPace
+
 from target_plg_crm.crm.object_types import ASSOCIATIONS
 from target_plg_crm.summary import OUTCOMES, RunSummary
 
@@ -40,13 +42,10 @@ class SyncProgress:
         clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
         self.logger = logger
-        self.interval = interval_seconds
         self.summary = summary
-        self.clock = clock
-        self.started = clock()
         # The interval runs from the first batch, not from the start: in a pipeline the
         # target mostly waits for the transform, and a sync of a few seconds is short.
-        self._last_report: float | None = None
+        self.pace = ProgressPace(interval_seconds, clock, from_first_check=True)
         self.calls: Counter[str] = Counter()
 
     def called(self, object_type: str) -> None:
@@ -56,12 +55,8 @@ class SyncProgress:
 
     def maybe_report(self) -> None:
         """Log the counts so far when `interval` seconds passed since the last report."""
-        now = self.clock()
-        if self._last_report is None:
-            self._last_report = now
-        if now - self._last_report < self.interval:
+        if not self.pace.due():
             return
-        self._last_report = now
         parts = []
         for object_type in sorted(set(self.summary.counts) | set(self.calls)):
             counts = self.summary.counts.get(object_type, Counter())
@@ -73,15 +68,13 @@ class SyncProgress:
                 + f", {self.calls[object_type]} calls"
             )
         self.logger.info(
-            "progress after %.0f s: %s", now - self.started, "; ".join(parts) or "no record yet"
+            "progress after %.0f s: %s", self.pace.elapsed(), "; ".join(parts) or "no record yet"
         )
 
     def finish(self) -> None:
         """The run's one summary line: outcomes per object type, calls, duration."""
         total = sum(self.calls.values())
-        self.summary.log(
-            self.logger, tail=f"{total} CRM calls in {self.clock() - self.started:.1f} s"
-        )
+        self.summary.log(self.logger, tail=f"{total} CRM calls in {self.pace.elapsed():.1f} s")
 
 
 class CountedCRM:

@@ -13,6 +13,8 @@ import logging
 import time
 import typing as t
 
+from plg_settings.progress import ProgressPace
+
 
 class RunProgress:
     """Progress and phase lines of one run, and its summary line."""
@@ -24,19 +26,12 @@ class RunProgress:
         clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
         self.logger = logger
-        self.interval = interval_seconds
-        self.clock = clock
-        self.started = clock()
-        self._last_report = self.started
+        self.pace = ProgressPace(interval_seconds, clock)
         self._held: list[str] = []  # phase lines of a run not (yet) known to be long
         self._long = False
 
-    def elapsed(self) -> float:
-        """Seconds since the run started."""
-        return self.clock() - self.started
-
     def _is_long(self) -> bool:
-        if not self._long and self.elapsed() >= self.interval:
+        if not self._long and self.pace.elapsed() >= self.pace.interval:
             self._long = True
             for line in self._held:
                 self.logger.info("%s", line)
@@ -48,17 +43,14 @@ class RunProgress:
 
         Cheap enough to call for every block of input.
         """
-        now = self.clock()
-        if now - self._last_report < self.interval:
+        if not self.pace.due():
             return
-        self._last_report = now
         self._is_long()
-        seconds = now - self.started
         self.logger.info(
             "reading input: %d records so far in %.0f s (%.0f records/s)",
             records,
-            seconds,
-            records / seconds if seconds > 0 else 0.0,
+            self.pace.elapsed(),
+            self.pace.per_second(records),
         )
 
     def phase(self, line: str) -> None:
