@@ -7,8 +7,6 @@ and where it is reading); a short run says nothing until its one summary line.
 from __future__ import annotations
 
 import logging
-import time
-import typing as t
 
 from plg_settings.progress import ProgressPace
 
@@ -18,14 +16,9 @@ _CHECK_EVERY = 256  # messages between looks at the clock: keeps the per-message
 class ReadProgress:
     """Counts what the sources hand on and logs it now and then, naming where it is."""
 
-    def __init__(
-        self,
-        logger: logging.Logger,
-        interval_seconds: float,
-        clock: t.Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, logger: logging.Logger, interval_seconds: float) -> None:
         self.logger = logger
-        self.pace = ProgressPace(interval_seconds, clock)
+        self.pace = ProgressPace(interval_seconds)
         self.messages = 0
         self.places = 0
         self.location = ""

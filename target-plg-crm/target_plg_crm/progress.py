@@ -14,7 +14,6 @@ hands everything else through unchanged.
 from __future__ import annotations
 
 import logging
-import time
 import typing as t
 from collections import Counter
 
@@ -39,13 +38,12 @@ class SyncProgress:
         logger: logging.Logger,
         interval_seconds: float,
         summary: RunSummary,
-        clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
         self.logger = logger
         self.summary = summary
         # The interval runs from the first batch, not from the start: in a pipeline the
         # target mostly waits for the transform, and a sync of a few seconds is short.
-        self.pace = ProgressPace(interval_seconds, clock, from_first_check=True)
+        self.pace = ProgressPace(interval_seconds, from_first_check=True)
         self.calls: Counter[str] = Counter()
 
     def called(self, object_type: str) -> None:

@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from plg_settings.progress import ProgressPace
+
 from .conftest import AS_OF, CLI, track
 
 # Lines the SDK itself logs at start and end of every run (not ours to shorten).
@@ -101,3 +103,20 @@ def test_a_short_run_logs_exactly_one_summary_line(run_transform) -> None:
     assert "stored 2 new of 2 received messages" in info[0]
     assert "scored 2 users, 1 accounts, 2 memberships as of 2026-03-01T12:00:00Z" in info[0]
     assert "emitted 1 companies, 2 contacts, 2 associations" in info[0]
+
+
+def test_progress_pace_is_due_at_most_every_interval() -> None:
+    """The shared pace (plg_settings.progress) of the tap's, transform's and target's lines."""
+    now = [100.0]
+    pace = ProgressPace(5, clock=lambda: now[0])
+    due = []
+    for moment in (101, 104.9, 105, 107, 110.5, 111):
+        now[0] = moment
+        due.append(pace.due())
+    assert due == [False, False, True, False, True, False]
+    assert pace.elapsed() == 11 and pace.per_second(22) == 2
+    waits = ProgressPace(5, clock=lambda: now[0], from_first_check=True)
+    now[0] = 200
+    assert (waits.due(), waits.per_second(0)) == (False, 0)
+    now[0] = 205
+    assert waits.due()

@@ -10,8 +10,6 @@ then written, so a long run shows every phase and a short one none.
 from __future__ import annotations
 
 import logging
-import time
-import typing as t
 
 from plg_settings.progress import ProgressPace
 
@@ -19,14 +17,9 @@ from plg_settings.progress import ProgressPace
 class RunProgress:
     """Progress and phase lines of one run, and its summary line."""
 
-    def __init__(
-        self,
-        logger: logging.Logger,
-        interval_seconds: float,
-        clock: t.Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, logger: logging.Logger, interval_seconds: float) -> None:
         self.logger = logger
-        self.pace = ProgressPace(interval_seconds, clock)
+        self.pace = ProgressPace(interval_seconds)
         self._held: list[str] = []  # phase lines of a run not (yet) known to be long
         self._long = False
 
