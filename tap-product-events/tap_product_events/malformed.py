@@ -59,6 +59,13 @@ class MalformedLineReport:
 
     def log_summary(self) -> None:
         """One line for the end of the run: `N malformed lines in M files`."""
+        text = self.quiet_summary()
+        if text is not None:
+            self.logger.info(text)
+
+    def quiet_summary(self) -> str | None:
+        """`0 malformed lines in 0 files` when nothing went wrong, for the run's summary
+        line; otherwise None, after a warning line saying what went wrong."""
         lines, files = self.total, len(self.per_file)
         text = (
             f"{lines} malformed line{'s' if lines != 1 else ''} "
@@ -75,5 +82,5 @@ class MalformedLineReport:
             text += f"; failed: {', '.join(self.failed_sources)}"
         if lines or rows or self.unreadable_files or self.failed_sources:
             self.logger.warning("%s (skipped; see the messages above)", text)
-        else:
-            self.logger.info(text)
+            return None
+        return text

@@ -120,12 +120,9 @@ class SyncPass:
         spool.finish_writing()
         if isinstance(spool, BatchSpool):
             spool.write_files()
-        progress.summary()
-        self.logger.info(
-            "Records per stream: %s",
-            ", ".join(f"{name}: {n}" for name, n in sorted(spool.counts.items())) or "-",
-        )
-        report.log_summary()
+        per_stream = ", ".join(f"{name}: {n}" for name, n in sorted(spool.counts.items()))
+        malformed = report.quiet_summary()  # a warning line of its own when lines were bad
+        progress.summary(f"records per stream: {per_stream or '-'}", malformed or "")
         if not self._waiting:
             self._commit()
 

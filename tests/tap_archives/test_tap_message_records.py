@@ -44,7 +44,7 @@ def test_each_message_type_lands_in_its_stream_with_exactly_the_contract_fields(
     run = run_tap({"events_paths": [str(path)]})
     assert run.returncode == 0, run.stderr
     # One pass over the input serves all six streams.
-    assert run.stderr.count("Read 6 new messages; files read: 1;") == 1
+    assert run.stderr.count("events_paths: 6 new messages, 1 file read") == 1
     for stream, extra in CONTRACT_FIELDS.items():
         records = run.records(stream)
         assert len(records) == 1, stream

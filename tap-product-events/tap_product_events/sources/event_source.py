@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import typing as t
 from dataclasses import dataclass
 
@@ -25,6 +26,14 @@ def reading(output: SourceOutput, location: str) -> None:
     """Tell the run's progress that a source starts reading `location`."""
     if output.progress is not None:
         output.progress.reading(location)
+
+
+def read_note(output: SourceOutput, logger: logging.Logger, text: str) -> None:
+    """What a source read: part of the run's summary line (or a line of its own)."""
+    if output.progress is not None:
+        output.progress.note(text)
+    else:
+        logger.info("%s", text)
 
 
 class EventSource(t.Protocol):

@@ -41,7 +41,7 @@ from tap_product_events.sources.archives.remote_objects import (
     scheme_of,
 )
 from tap_product_events.sources.archives.settings import SUPPORTED_SUFFIXES
-from tap_product_events.sources.event_source import Accept, SourceOutput, reading
+from tap_product_events.sources.event_source import Accept, SourceOutput, read_note, reading
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -124,11 +124,8 @@ class EventArchives:
         start_filter = StartDateFilter(start_date) if start_date is not None else None
         self._output = output
         result = self._read(previous or {}, output.message, start_filter)
-        self.logger.info(
-            "Read %d new messages; files read: %d; source: events_paths",
-            result.messages,
-            result.files_read,
-        )
+        files = f"{result.files_read} file{'s' if result.files_read != 1 else ''} read"
+        read_note(output, self.logger, f"events_paths: {result.messages} new messages, {files}")
         if start_filter is not None:
             self.logger.info(
                 "First run: skipped %d messages that arrived before start_date %s",

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from tap_product_events.arrival import format_instant, parse_instant
 from tap_product_events.malformed import MalformedLineReport
 from tap_product_events.segment_messages import MESSAGE_TYPES, MalformedMessageError
-from tap_product_events.sources.event_source import Accept, SourceOutput, reading
+from tap_product_events.sources.event_source import Accept, SourceOutput, read_note, reading
 from tap_product_events.sources.sql_connection import failure_text, open_engine
 from tap_product_events.sources.warehouse.daily_rollups import DailyRollupQuery
 from tap_product_events.sources.warehouse.settings import (
@@ -76,11 +76,11 @@ class WarehouseEvents:
         """Pass every message (and roll-up) that arrived since `previous` on, once."""
         self._output = output
         result = self._read(previous or {}, output, start_date)
-        self.logger.info(
-            "events_sql: read %d new messages and %d daily roll-ups from %s",
-            result.messages,
-            result.rollups,
-            ", ".join(result.tables_read) or "no table",
+        read_note(
+            output,
+            self.logger,
+            f"events_sql: read {result.messages} new messages and {result.rollups} daily "
+            f"roll-ups from {', '.join(result.tables_read) or 'no table'}",
         )
         return result.bookmark
 
