@@ -39,20 +39,30 @@ def build_activity(snap: Snapshot) -> None:
 
 
 def milestone_occurrences_sql(kind: str, events: str) -> str:
-    """SQL of every occurrence (keys, event, ts, n) of the events `events` (a SQL list).
+    """SQL of the first occurrences (keys, event, ts, n) of the events `events` (a SQL list).
 
-    n numbers the occurrences of one event of one entity by time, then messageId: a
-    milestone is completed at its count-th occurrence, exactly as often as counted here.
+    n numbers the occurrences of one event of one entity by time, then messageId. Each
+    (key, day) lists at least its first `count` occurrences (ev_first, ru_first), so
+    every occurrence up to the count-th is listed and numbered as among all of them: a
+    milestone is completed at its count-th occurrence.
     """
     keys = ", ".join(KEYS[kind])
     return f"""
         SELECT {keys}, event, ts,
                row_number() OVER (PARTITION BY {keys}, event ORDER BY ts, message_id) AS n
-        FROM (SELECT user_id, account_id, event, ts, message_id FROM ev
+        FROM (SELECT user_id, account_id, event, ts, message_id FROM ev_first
               UNION ALL
               SELECT user_id, account_id, event, ts, message_id FROM ru_first
               WHERE user_id IS NOT NULL)
         WHERE {_event_scope(kind)} AND event IN ({events})"""
+
+
+def milestone_totals_sql(kind: str, events: str) -> str:
+    """SQL of every occurrence count (keys, event, occurrences) of the events `events`."""
+    keys = ", ".join(KEYS[kind])
+    return f"""
+        SELECT {keys}, event, sum(n) AS occurrences FROM ev_day
+        WHERE {_event_scope(kind)} AND event IN ({events}) GROUP BY ALL"""
 
 
 def milestone_events_sql(milestones: t.Sequence[Milestone]) -> str:
