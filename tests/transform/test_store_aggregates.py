@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 
 import duckdb
+from plg_transform import store_aggregates
+from plg_transform.store import Store
 
 from .conftest import CLI, record, state, track
 
@@ -128,3 +130,36 @@ def test_explain_reads_a_store_of_an_older_version_without_writing_to_it(run_tra
     milestone = json.loads(shown.stdout)["milestones"][0]
     assert milestone["event"] == "Run" and milestone["occurrences"] > 2
     assert _kept(tmp_path) is None
+
+
+def _build_with_parts(tmp_path: Path, name: str, per_part: int, monkeypatch) -> list[tuple]:
+    """track_days built from the same messages, gathering first events `per_part` at once."""
+    monkeypatch.setattr(store_aggregates, "FIRSTS_PER_PART", per_part)
+    store = Store(tmp_path / f"{name}.duckdb", "256MB")
+    rows = [
+        (
+            i,
+            f"m{i}",
+            "track",
+            f"u{i % 5}" if i % 4 else None,
+            f"a{i % 3}",
+            f"g{i % 2}",
+            ["Run", "Walk"][i % 2],
+            1_772_000_000_000_000 + (i * 7919 % 50) * 3_600_000_000,
+        )
+        for i in range(400)
+    ]
+    store.append("messages", rows)
+    store.merge_incoming()
+    need = store_aggregates.FirstEvents(("Run",), 3)
+    table = store_aggregates.track_days_for(store.con, need)
+    found = store.con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+    store.close()
+    return found
+
+
+def test_first_events_gathered_in_parts_are_those_gathered_at_once(tmp_path, monkeypatch):
+    at_once = _build_with_parts(tmp_path, "once", 1_000_000, monkeypatch)
+    in_parts = _build_with_parts(tmp_path, "parts", 7, monkeypatch)
+    assert in_parts == at_once
+    assert any(row[-1] is not None and len(row[-1]) == 3 for row in at_once)

@@ -14,12 +14,13 @@ from plg_transform.track_events import build_track_events
 
 
 def build_population(snap: Snapshot) -> None:
-    """Create msg, links, weights, tracks_day, ev_first, ev_day, users, accounts, memberships.
+    """Create msg, links, weights, ev_day, ev_all, ev_first, users, accounts, memberships.
 
     `msg` holds the messages other than tracks as of T, one row each; tracks are read
     through the store's per-day aggregates (track_events.py). `ev_day` holds every
     counted event, raw or rolled up, as (user, account, event, day) counts with their
-    first and last time (several rows may share a (user, account, event, day)).
+    first and last time (several rows may share a (user, account, event, day)); `ev_all`
+    the same per (user, account, event) over all days.
     """
     s = snap.settings
     create_rollup_table(snap.con)
@@ -63,6 +64,15 @@ def build_population(snap: Snapshot) -> None:
         LEFT JOIN weights w ON w.event = d.event
         """
     )
+    # Per (user, account, event) over all days: what all-time numbers read.
+    snap.run(
+        """
+        CREATE OR REPLACE TEMP TABLE ev_all AS
+        SELECT user_id, account_id, event, CAST(sum(n) AS BIGINT) AS n,
+               min(first_ts) AS first_ts, max(last_ts) AS last_ts
+        FROM ev_day GROUP BY user_id, account_id, event
+        """
+    )
     snap.run(
         """
         CREATE OR REPLACE TEMP TABLE users AS
@@ -75,14 +85,14 @@ def build_population(snap: Snapshot) -> None:
         """
         CREATE OR REPLACE TEMP TABLE accounts AS
         SELECT account_id FROM msg WHERE kind = 'group'
-        UNION SELECT account_id FROM ev_day WHERE account_id IS NOT NULL
+        UNION SELECT account_id FROM ev_all WHERE account_id IS NOT NULL
         """
     )
     snap.run(
         """
         CREATE OR REPLACE TEMP TABLE memberships AS
         SELECT user_id, account_id FROM msg WHERE kind = 'group' AND user_id IS NOT NULL
-        UNION SELECT user_id, account_id FROM ev_day WHERE account_id IS NOT NULL
+        UNION SELECT user_id, account_id FROM ev_all WHERE account_id IS NOT NULL
         """
     )
 

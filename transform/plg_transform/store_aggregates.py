@@ -89,32 +89,70 @@ def _kept(con: duckdb.DuckDBPyConnection) -> FirstEvents | None:
     return found if exists and exists[0] else None
 
 
-def _rows_sql(keep: FirstEvents, since_seq: int) -> str:
-    """The track_days rows of the stored track messages numbered `since_seq` or later.
+_KEY_SQL = (
+    "user_id, CASE WHEN user_id IS NULL THEN anonymous_id END AS anonymous_id, account_id, "
+    "event, CAST(ts AS DATE) AS day"
+)
+FIRSTS_PER_PART = 250_000  # milestone-event messages whose first-event lists are built at once
 
-    The first events are the K smallest (time, messageId) pairs, which is the order in
-    which milestones count occurrences.
+
+def _aggregate(
+    con: duckdb.DuckDBPyConnection, into: str, keep: FirstEvents, since_seq: int
+) -> None:
+    """TEMP table `into`: the track_days rows of the track messages numbered since_seq on.
+
+    Counts and times come from one hash aggregate (which spills to disk). The first
+    events, the K smallest (time, messageId) pairs of a key (the order in which
+    milestones count occurrences), are only kept for the milestones' events, and are
+    gathered in hash partitions of the keys so that the K-item states held in memory at
+    once stay few whatever the number of messages.
     """
+    tracks = f"FROM messages WHERE kind = 'track' AND seq >= {int(since_seq)}"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE track_day_counts AS
+        SELECT {_KEY_SQL}, count(*) AS n, min(ts) AS first_at, max(ts) AS last_at
+        {tracks} GROUP BY ALL
+        """
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE track_day_firsts (user_id VARCHAR, anonymous_id VARCHAR,"
+        f" account_id VARCHAR, event VARCHAR, day DATE, first_events {_FIRST_EVENT}[])"
+    )
     if keep.events and keep.count > 0:
-        events = ", ".join(literal(e) for e in keep.events)
-        first = (
-            f"list_sort(min({{'ts': ts, 'id': message_id}}, {int(keep.count)}) "
-            f"FILTER (WHERE event IN ({events})))"
-        )
-    else:
-        first = f"CAST(NULL AS {_FIRST_EVENT}[])"
-    return f"""
-        SELECT user_id, CASE WHEN user_id IS NULL THEN anonymous_id END AS anonymous_id,
-               account_id, event, CAST(ts AS DATE) AS day, count(*) AS n,
-               min(ts) AS first_at, max(ts) AS last_at,
-               CAST({first} AS {_FIRST_EVENT}[]) AS first_events
-        FROM messages WHERE kind = 'track' AND seq >= {int(since_seq)}
-        GROUP BY ALL"""
+        listed = f"{tracks} AND event IN ({', '.join(literal(e) for e in keep.events)})"
+        row = con.execute(f"SELECT count(*) {listed}").fetchone()
+        parts = 1 + (int(row[0]) if row else 0) // FIRSTS_PER_PART
+        part_of_key = "hash(coalesce(user_id, anonymous_id), account_id, event)"
+        for part in range(parts):
+            con.execute(
+                f"""
+                INSERT INTO track_day_firsts
+                SELECT {_KEY_SQL},
+                       list_sort(min({{'ts': ts, 'id': message_id}}, {int(keep.count)}))
+                {listed} AND {part_of_key} % {parts} = {part}
+                GROUP BY ALL
+                """
+            )
+    matches = " AND ".join(f"c.{k} IS NOT DISTINCT FROM f.{k}" for k in _KEY)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {into} AS
+        SELECT c.*, f.first_events FROM track_day_counts c
+        LEFT JOIN track_day_firsts f ON {matches}
+        """
+    )
+    con.execute("DROP TABLE track_day_counts; DROP TABLE track_day_firsts")
 
 
 def _build(con: duckdb.DuckDBPyConnection, table: str, keep: FirstEvents, temp: bool) -> None:
-    kind = "TEMP TABLE" if temp else "TABLE"
-    con.execute(f"CREATE OR REPLACE {kind} {table} AS {_rows_sql(keep, 0)}")
+    """Create `table` from every stored track message."""
+    if temp:
+        _aggregate(con, table, keep, 0)
+        return
+    _aggregate(con, "track_days_new", keep, 0)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM track_days_new")
+    con.execute("DROP TABLE track_days_new")
 
 
 def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
@@ -153,7 +191,7 @@ def fold_new_tracks(con: duckdb.DuckDBPyConnection, since_seq: int) -> int:
     keep = _kept(con)
     if keep is None:
         return 0
-    con.execute(f"CREATE OR REPLACE TEMP TABLE new_track_days AS {_rows_sql(keep, since_seq)}")
+    _aggregate(con, "new_track_days", keep, since_seq)
     matches = " AND ".join(f"d.{k} IS NOT DISTINCT FROM i.{k}" for k in _KEY)
     count = int(keep.count)
     con.execute(
