@@ -19,19 +19,29 @@ def build_activity(snap: Snapshot) -> None:
     cur = snap.current_start
     for kind in ("user", "account", "membership"):
         keys = ", ".join(KEYS[kind])
+        scope = _event_scope(kind)
+        # All-time times from the per-event totals; the distinct counts only read the
+        # days of the current window.
         snap.run(
             f"""
             CREATE OR REPLACE TEMP TABLE act_{kind} AS
-            SELECT {keys},
-                   max(last_ts) AS last_active_at,
-                   min(first_ts) AS first_event_at,
-                   count(DISTINCT day) FILTER (WHERE weight > 0 AND day >= {cur}) AS active_days,
-                   count(DISTINCT user_id) FILTER (WHERE weight > 0 AND day >= {cur})
-                       AS active_users,
-                   coalesce(string_agg(DISTINCT feature, ';' ORDER BY feature)
-                       FILTER (WHERE day >= {cur} AND feature IS NOT NULL), '') AS features_used,
-                   count(DISTINCT feature) FILTER (WHERE day >= {cur}) AS features_count
-            FROM ev_day WHERE {_event_scope(kind)} GROUP BY {keys}
+            WITH all_time AS (
+                SELECT {keys}, max(last_ts) AS last_active_at, min(first_ts) AS first_event_at
+                FROM ev_all WHERE {scope} GROUP BY {keys}),
+            recent AS (
+                SELECT {keys},
+                       count(DISTINCT day) FILTER (WHERE weight > 0) AS active_days,
+                       count(DISTINCT user_id) FILTER (WHERE weight > 0) AS active_users,
+                       string_agg(DISTINCT feature, ';' ORDER BY feature)
+                           FILTER (WHERE feature IS NOT NULL) AS features_used,
+                       count(DISTINCT feature) AS features_count
+                FROM ev_day WHERE {scope} AND day >= {cur} GROUP BY {keys})
+            SELECT {keys}, a.last_active_at, a.first_event_at,
+                   coalesce(r.active_days, 0) AS active_days,
+                   coalesce(r.active_users, 0) AS active_users,
+                   coalesce(r.features_used, '') AS features_used,
+                   coalesce(r.features_count, 0) AS features_count
+            FROM all_time a LEFT JOIN recent r USING ({keys})
             """
         )
     _milestones(snap)
@@ -39,20 +49,30 @@ def build_activity(snap: Snapshot) -> None:
 
 
 def milestone_occurrences_sql(kind: str, events: str) -> str:
-    """SQL of every occurrence (keys, event, ts, n) of the events `events` (a SQL list).
+    """SQL of the first occurrences (keys, event, ts, n) of the events `events` (a SQL list).
 
-    n numbers the occurrences of one event of one entity by time, then messageId: a
-    milestone is completed at its count-th occurrence, exactly as often as counted here.
+    n numbers the occurrences of one event of one entity by time, then messageId. Each
+    (key, day) lists at least its first `count` occurrences (ev_first, ru_first), so
+    every occurrence up to the count-th is listed and numbered as among all of them: a
+    milestone is completed at its count-th occurrence.
     """
     keys = ", ".join(KEYS[kind])
     return f"""
         SELECT {keys}, event, ts,
                row_number() OVER (PARTITION BY {keys}, event ORDER BY ts, message_id) AS n
-        FROM (SELECT user_id, account_id, event, ts, message_id FROM ev
+        FROM (SELECT user_id, account_id, event, ts, message_id FROM ev_first
               UNION ALL
               SELECT user_id, account_id, event, ts, message_id FROM ru_first
               WHERE user_id IS NOT NULL)
         WHERE {_event_scope(kind)} AND event IN ({events})"""
+
+
+def milestone_totals_sql(kind: str, events: str) -> str:
+    """SQL of every occurrence count (keys, event, occurrences) of the events `events`."""
+    keys = ", ".join(KEYS[kind])
+    return f"""
+        SELECT {keys}, event, sum(n) AS occurrences FROM ev_all
+        WHERE {_event_scope(kind)} AND event IN ({events}) GROUP BY ALL"""
 
 
 def milestone_events_sql(milestones: t.Sequence[Milestone]) -> str:
@@ -99,7 +119,7 @@ def _first_seen(snap: Snapshot) -> None:
         CREATE OR REPLACE TEMP TABLE fs_user AS
         SELECT user_id, min(ts) AS first_message_at FROM (
             SELECT user_id, ts FROM msg WHERE user_id IS NOT NULL
-            UNION ALL SELECT user_id, first_ts FROM ev_day)
+            UNION ALL SELECT user_id, first_ts FROM ev_all)
         GROUP BY user_id
         """
     )
@@ -108,7 +128,7 @@ def _first_seen(snap: Snapshot) -> None:
         CREATE OR REPLACE TEMP TABLE fs_account AS
         SELECT account_id, min(ts) AS first_message_at FROM (
             SELECT account_id, ts FROM msg WHERE kind = 'group'
-            UNION ALL SELECT account_id, first_ts FROM ev_day WHERE account_id IS NOT NULL)
+            UNION ALL SELECT account_id, first_ts FROM ev_all WHERE account_id IS NOT NULL)
         GROUP BY account_id
         """
     )
@@ -117,7 +137,7 @@ def _first_seen(snap: Snapshot) -> None:
         CREATE OR REPLACE TEMP TABLE fs_membership AS
         SELECT user_id, account_id, min(ts) AS first_message_at FROM (
             SELECT user_id, account_id, ts FROM msg WHERE kind = 'group' AND user_id IS NOT NULL
-            UNION ALL SELECT user_id, account_id, first_ts FROM ev_day
+            UNION ALL SELECT user_id, account_id, first_ts FROM ev_all
                 WHERE account_id IS NOT NULL)
         GROUP BY user_id, account_id
         """

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import orjson
 
-from plg_transform.activity import milestone_events_sql, milestone_occurrences_sql
+from plg_transform.activity import milestone_events_sql, milestone_totals_sql
 from plg_transform.output_fields import KEYS, STREAMS
 from plg_transform.output_records import record_lines
 from plg_transform.rules import referenced_fields, rule_index
@@ -204,8 +204,8 @@ def _milestones(snap: Snapshot, kind: str, key: t.Sequence[str]) -> list[Milesto
     occurrences = dict(
         snap.con.execute(
             f"""
-            SELECT event, count(*)
-            FROM ({milestone_occurrences_sql(kind, milestone_events_sql(milestones))})
+            SELECT event, sum(occurrences)
+            FROM ({milestone_totals_sql(kind, milestone_events_sql(milestones))})
             WHERE {_where(kind)} GROUP BY event
             """,
             list(key),

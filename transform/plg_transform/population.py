@@ -5,26 +5,30 @@ Each function creates TEMP tables in the store's connection; later families read
 
 from __future__ import annotations
 
-from plg_transform.rollup_events import build_rollup_events, raw_tracks_kept
+from plg_transform.rollup_events import build_rollup_events
 from plg_transform.rollup_rows import create_rollup_table
 from plg_transform.snapshot import Snapshot
 from plg_transform.sql_text import ident, literal, string_list
+from plg_transform.store_aggregates import first_events_needed, track_days_for
+from plg_transform.track_events import build_track_events
 
 
 def build_population(snap: Snapshot) -> None:
-    """Create msg, links, weights, ev, ev_day, users, accounts, memberships.
+    """Create msg, links, weights, ev_day, ev_all, ev_first, users, accounts, memberships.
 
-    `ev` holds the raw track events that count (one row per message); `ev_day` holds
-    every counted event, raw or rolled up, as (user, account, event, day) counts with
-    their first and last time.
+    `msg` holds the messages other than tracks as of T, one row each; tracks are read
+    through the store's per-day aggregates (track_events.py). `ev_day` holds every
+    counted event, raw or rolled up, as (user, account, event, day) counts with their
+    first and last time (several rows may share a (user, account, event, day)); `ev_all`
+    the same per (user, account, event) over all days.
     """
     s = snap.settings
     create_rollup_table(snap.con)
-    # Raw track messages of a key that has a roll-up no longer count, anywhere.
+    track_days = track_days_for(snap.con, first_events_needed(s.milestones))
     snap.run(
         f"""
-        CREATE OR REPLACE TEMP TABLE msg AS SELECT * FROM messages m
-        WHERE ts <= {snap.as_of_sql} AND {raw_tracks_kept("m")}
+        CREATE OR REPLACE TEMP TABLE msg AS SELECT * FROM messages
+        WHERE ts <= {snap.as_of_sql} AND kind <> 'track'
         """
     )
     # The earliest link of an anonymous id (by time, then messageId) wins.
@@ -46,37 +50,34 @@ def build_population(snap: Snapshot) -> None:
         "CREATE OR REPLACE TEMP TABLE unlisted AS SELECT CAST(? AS DOUBLE) AS weight",
         [s.unlisted_weight],
     )
-    snap.run(
-        """
-        CREATE OR REPLACE TEMP TABLE ev AS
-        SELECT m.seq, m.message_id, coalesce(m.user_id, l.user_id) AS user_id, m.account_id,
-               m.event, m.ts, CAST(m.ts AS DATE) AS day,
-               coalesce(w.weight, (SELECT weight FROM unlisted)) AS weight, w.feature
-        FROM msg m
-        LEFT JOIN links l ON m.user_id IS NULL AND l.anonymous_id = m.anonymous_id
-        LEFT JOIN weights w ON w.event = m.event
-        WHERE m.kind = 'track' AND coalesce(m.user_id, l.user_id) IS NOT NULL
-        """
-    )
+    build_track_events(snap, track_days)
     build_rollup_events(snap)
     snap.run(
         """
         CREATE OR REPLACE TEMP TABLE ev_day AS
         SELECT d.*, coalesce(w.weight, (SELECT weight FROM unlisted)) AS weight, w.feature
         FROM (
-            SELECT user_id, account_id, event, day, count(*) AS n, min(ts) AS first_ts,
-                   max(ts) AS last_ts
-            FROM ev GROUP BY ALL
+            SELECT user_id, account_id, event, day, n, first_ts, last_ts FROM tracks_day
             UNION ALL
             SELECT user_id, account_id, event, day, n, first_ts, last_ts
             FROM ru_day WHERE user_id IS NOT NULL) d
         LEFT JOIN weights w ON w.event = d.event
         """
     )
+    # Per (user, account, event) over all days: what all-time numbers read.
+    snap.run(
+        """
+        CREATE OR REPLACE TEMP TABLE ev_all AS
+        SELECT user_id, account_id, event, CAST(sum(n) AS BIGINT) AS n,
+               min(first_ts) AS first_ts, max(last_ts) AS last_ts
+        FROM ev_day GROUP BY user_id, account_id, event
+        """
+    )
     snap.run(
         """
         CREATE OR REPLACE TEMP TABLE users AS
         SELECT user_id FROM msg WHERE user_id IS NOT NULL
+        UNION SELECT own_user_id FROM tracks WHERE own_user_id IS NOT NULL
         UNION SELECT own_user_id FROM ru_day WHERE own_user_id IS NOT NULL
         """
     )
@@ -84,14 +85,14 @@ def build_population(snap: Snapshot) -> None:
         """
         CREATE OR REPLACE TEMP TABLE accounts AS
         SELECT account_id FROM msg WHERE kind = 'group'
-        UNION SELECT account_id FROM ev_day WHERE account_id IS NOT NULL
+        UNION SELECT account_id FROM ev_all WHERE account_id IS NOT NULL
         """
     )
     snap.run(
         """
         CREATE OR REPLACE TEMP TABLE memberships AS
         SELECT user_id, account_id FROM msg WHERE kind = 'group' AND user_id IS NOT NULL
-        UNION SELECT user_id, account_id FROM ev_day WHERE account_id IS NOT NULL
+        UNION SELECT user_id, account_id FROM ev_all WHERE account_id IS NOT NULL
         """
     )
 

@@ -15,15 +15,18 @@ from __future__ import annotations
 from plg_transform.snapshot import Snapshot
 
 
-def raw_tracks_kept(message: str) -> str:
-    """SQL condition on a `messages` row alias: not a track whose key has a roll-up."""
-    return f"""NOT ({message}.kind = 'track' AND EXISTS (
+def replaced_by_rollup(key: str) -> str:
+    """SQL condition on a `track_days` row alias: a roll-up of the same key replaces it.
+
+    Raw tracks of a key (userId, anonymousId without userId, accountId, event, day) that
+    has a roll-up no longer count, whenever the roll-up arrived.
+    """
+    return f"""EXISTS (
         SELECT 1 FROM rollups r
-        WHERE r.event = {message}.event AND r.day = CAST({message}.ts AS DATE)
-          AND r.user_id IS NOT DISTINCT FROM {message}.user_id
-          AND r.anonymous_id IS NOT DISTINCT FROM
-              (CASE WHEN {message}.user_id IS NULL THEN {message}.anonymous_id END)
-          AND r.account_id IS NOT DISTINCT FROM {message}.account_id))"""
+        WHERE r.event = {key}.event AND r.day = {key}.day
+          AND r.user_id IS NOT DISTINCT FROM {key}.user_id
+          AND r.anonymous_id IS NOT DISTINCT FROM {key}.anonymous_id
+          AND r.account_id IS NOT DISTINCT FROM {key}.account_id)"""
 
 
 def build_rollup_events(snap: Snapshot) -> None:

@@ -1,9 +1,11 @@
 """The DuckDB store: every deduplicated message, trait and backend metric observation.
 
 Everything is recomputed from the store at the end of each run, which is what makes
-k incremental runs give exactly the records of one full run. Rows arrive in bulk:
-buffers are written as NDJSON chunks and loaded with `read_json`, then merged into the
-permanent tables once per run (first delivered copy of a messageId wins).
+k incremental runs give exactly the records of one full run; scoring reads the track
+messages through per-day aggregates folded in as they are stored (store_aggregates.py).
+Rows arrive in bulk: buffers are written as NDJSON chunks and loaded with `read_json`,
+then merged into the permanent tables once per run (first delivered copy of a messageId
+wins).
 
 Memory is bounded by the `store_memory_limit` setting, not by the number of events:
 DuckDB keeps staged rows and intermediate tables in its buffer pool and writes them to
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 import orjson
+
+from plg_transform.store_aggregates import fold_new_tracks
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -323,6 +327,7 @@ class Store:
         new = con.execute(
             "SELECT count(*) FROM messages WHERE seq >= $base", {"base": self.base_seq}
         ).fetchone()
+        fold_new_tracks(con, self.base_seq)  # the per-day aggregates scoring reads
         obs_received = con.execute("SELECT count(*) FROM incoming_observations").fetchone()
         con.execute(
             """
