@@ -163,6 +163,19 @@ SALESFORCE_PROPERTIES = [
         ),
     ),
     th.Property(
+        "salesforce_add_role_values",
+        th.BooleanType,
+        default=True,
+        title="Add Salesforce role values",
+        description=(
+            "A role the restricted `Roles` picklist of AccountContactRelation lacks is "
+            "added to its standard value set (`AccountContactMultiRoles`) through the "
+            "Metadata API before the relations are written; the values it has are kept. "
+            "Needs the Modify Metadata permission. False, or when Salesforce refuses: the "
+            "relation is rejected with a reason naming the value."
+        ),
+    ),
+    th.Property(
         "salesforce_bulk_threshold",
         th.IntegerType(minimum=1),
         default=2000,
@@ -309,6 +322,7 @@ class SalesforceSettings:
     contact_external_id_field: str
     daily_limit_share: float
     deactivate_ended_memberships: bool
+    add_role_values: bool
     bulk_threshold: int
     max_retries: int
     backoff_base_seconds: float
@@ -332,6 +346,7 @@ class SalesforceSettings:
             contact_external_id_field=config["salesforce_contact_external_id_field"],
             daily_limit_share=float(config["salesforce_daily_limit_share"]),
             deactivate_ended_memberships=config["salesforce_deactivate_ended_memberships"],
+            add_role_values=config["salesforce_add_role_values"],
             bulk_threshold=config["salesforce_bulk_threshold"],
             max_retries=config["salesforce_max_retries"],
             backoff_base_seconds=float(config["salesforce_backoff_base_seconds"]),

@@ -24,7 +24,9 @@ anything proves nothing:
 - Tooling API CustomField create (types and their required attributes, Checkbox needs a
   defaultValue, DUPLICATE_DEVELOPER_NAME); a new field is invisible (INVALID_FIELD) until a
   PermissionSet with FieldPermissions is assigned to the user (PermissionSetAssignment);
-- limits: `Sforce-Limit-Info: api-usage=N/M` on every answer; 403 REQUEST_LIMIT_EXCEEDED.
+- limits: `Sforce-Limit-Info: api-usage=N/M` on every answer; 403 REQUEST_LIMIT_EXCEEDED;
+- the Metadata API (SOAP, `salesforce_metadata_soap`): the Roles value set read and
+  replaced whole (a value left out is deactivated).
 
 Switches for tests: `inject(...)` queues faults for the next matching requests (`500`,
 `timeout`: the work is done but answered too late, `lock`: the first record of the next
@@ -54,6 +56,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
+
+from .salesforce_metadata_soap import fault_xml, serve_metadata_soap, soap_operation
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 COLLECTION_LIMIT = 200
@@ -215,6 +219,7 @@ class SalesforceEmulator:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.token_requests = 0
         self.requests = 0
+        self.role_updates = 0  # updateMetadata calls applied to the Roles value set
         self._lock_next = False
         self._lock = threading.RLock()
         self._org = _Org()
@@ -430,6 +435,8 @@ class SalesforceEmulator:
                 status, answer = self._token(raw.decode("utf-8", "replace"))
                 self.calls.append(Call(method, path, status, None))
                 return status, answer, {}, 0.0
+            if path.startswith("/services/Soap/"):
+                return self._serve_soap(method, path, headers, raw)
             body: Any = None
             try:
                 is_csv = str(headers.get("Content-Type") or "").startswith("text/csv")
@@ -468,6 +475,31 @@ class SalesforceEmulator:
             status, answer = refused.status, refused.body
         stall = self.timeout_delay if fault is not None and fault.kind == "timeout" else 0.0
         return status, answer, stall
+
+    def _serve_soap(
+        self, method: str, path: str, headers: Any, raw: bytes
+    ) -> tuple[int, Any, dict[str, str], float]:
+        """The Metadata API (see `salesforce_metadata_soap`): faults, limits, then the call."""
+        fault = self._take_fault(method, path, None)
+        if fault is not None and fault.kind == "expire":
+            self.sessions.clear()
+        stall = 0.0
+        if method != "POST":
+            status, answer = 500, fault_xml("soapenv:Client", "SOAP calls are POSTed")
+        elif self.daily_used >= self.daily_max:
+            status = 500
+            answer = fault_xml("sf:REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        elif fault is not None and fault.kind == "500":
+            self.daily_used += 1
+            status, answer = 500, fault_xml("sf:UNKNOWN_EXCEPTION", "An unexpected error occurred")
+        else:
+            self.daily_used += 1
+            self.requests += 1
+            status, answer = serve_metadata_soap(self, path, headers, raw)
+            stall = self.timeout_delay if fault is not None and fault.kind == "timeout" else 0.0
+        text = raw.decode("utf-8", "replace")
+        self.calls.append(Call(method, path, status, text, soap_operation(raw)))
+        return status, answer, {}, stall
 
     def _take_fault(self, method: str, path: str, body: Any) -> Fault | None:
         records = body.get("records") if isinstance(body, dict) else None
@@ -1438,15 +1470,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, answer: Any, headers: dict[str, str]) -> None:
         is_csv = isinstance(answer, str)
-        data = (
-            b"" if answer is None else (answer.encode() if is_csv else json.dumps(answer).encode())
-        )
+        is_xml = isinstance(answer, bytes)
+        if is_xml:
+            data = answer
+        else:
+            data = (
+                b""
+                if answer is None
+                else (answer.encode() if is_csv else json.dumps(answer).encode())
+            )
         try:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
             if answer is not None:
-                self.send_header("Content-Type", "text/csv" if is_csv else "application/json")
+                kind = "text/xml; charset=utf-8" if is_xml else None
+                kind = kind or ("text/csv" if is_csv else "application/json")
+                self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -172,7 +172,7 @@ def test_a_role_the_picklist_does_not_allow_is_a_reject_naming_it(
     messages = pipeline()
     messages[-3] = association("u1", "a2", role="Billing Owner")
 
-    result = workspace.run(messages)
+    result = workspace.run(messages, salesforce_add_role_values=False)
 
     assert result.returncode == 0, result.stderr
     rejects = workspace.rejects()

@@ -44,7 +44,7 @@ QUERY_IN_SIZE = 200
 BACKOFF_MAX_SECONDS = 60.0
 #: Times a query naming a field not visible yet (just granted) is asked again.
 INVISIBLE_FIELD_RETRIES = 4
-_VERSION_PREFIX = re.compile(r"^/services/data/v[0-9.]+")
+_VERSION_PREFIX = re.compile(r"^/services/data/v[0-9.]+|(?<=^/services/Soap/m)/[0-9.]+")
 _RECORD_ID = re.compile(r"/(?=[a-zA-Z]*[0-9])[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?(?=/|$)")
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -142,8 +142,20 @@ class SalesforceHTTP:
         ceiling = min(BACKOFF_MAX_SECONDS, self.settings.backoff_base_seconds * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
+    def renew_token(self) -> None:
+        """Fetch a new access token (the session expired or was revoked)."""
+        self.logger.info("Salesforce session expired: fetching a new access token")
+        self._token = self.tokens.fetch()
+        self.counter.token_refreshes += 1
+
     def _send(
-        self, method: str, path: str, body: Any, params: Any, raw: tuple[bytes, str] | None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Any,
+        raw: tuple[bytes, str] | None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         if self.usage.reached(self.settings.daily_limit_share):
             raise SalesforceDailyLimitError(
@@ -162,6 +174,7 @@ class SalesforceHTTP:
         }
         if raw is not None:
             headers["Content-Type"] = raw[1]
+        headers.update(extra_headers or {})
         return self.session.request(
             method,
             url,
@@ -210,9 +223,7 @@ class SalesforceHTTP:
                             f"Salesforce refused a fresh access token on {method} {path}: "
                             f"{', '.join(sorted(codes)) or status}"
                         )
-                    self.logger.info("Salesforce session expired: fetching a new access token")
-                    self._token = self.tokens.fetch()
-                    self.counter.token_refreshes += 1
+                    self.renew_token()
                     refreshed = True
                     continue
                 if status == 403 and "REQUEST_LIMIT_EXCEEDED" in codes:
@@ -241,6 +252,15 @@ class SalesforceHTTP:
                 wait,
             )
             time.sleep(wait)
+
+    def send_once(
+        self, path: str, data: bytes, content_type: str, headers: Mapping[str, str]
+    ) -> requests.Response:
+        """One POST of a raw body (a SOAP envelope), counted, within the daily limit; the
+        caller retries (SOAP answers its faults with 500, which `request` would retry)."""
+        response = self._send("POST", path, None, None, (data, content_type), headers)
+        self.usage.observe(response.headers)
+        return response
 
     def query(self, soql: str) -> list[dict[str, Any]]:
         """Every record of a SOQL query (following `nextRecordsUrl`).
