@@ -224,6 +224,32 @@ SALESFORCE_PROPERTIES = [
 ]
 
 
+#: `native_fields` properties (HubSpot's names and Salesforce's, lower case) that govern the
+#: standard fields the Salesforce target writes itself, per object type.
+NATIVE_MODE_FIELDS = {
+    "contacts": {
+        "firstname": "FirstName",
+        "lastname": "LastName",
+        "jobtitle": "Title",
+        "title": "Title",
+    },
+    "companies": {"name": "Name", "domain": "Website", "website": "Website"},
+}
+
+
+def if_empty_standard_fields(native_fields: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Per object type, the standard fields written only where Salesforce holds no value:
+    those a `native_fields` entry in `if_empty` mode names (`firstname` -> FirstName)."""
+    fields: dict[str, frozenset[str]] = {}
+    for object_type, names in NATIVE_MODE_FIELDS.items():
+        fields[object_type] = frozenset(
+            names[str(item["property"]).lower()]
+            for item in native_fields.get(object_type) or []
+            if str(item["property"]).lower() in names and item.get("mode", "if_empty") == "if_empty"
+        )
+    return fields
+
+
 def login_url_problem(url: str) -> str | None:
     """Why `url` cannot be the login URL (https, or http on loopback only)."""
     parts = urlsplit(url.strip())
@@ -324,6 +350,8 @@ class SalesforceSettings:
     deactivate_ended_memberships: bool
     add_role_values: bool
     bulk_threshold: int
+    #: Standard fields written only where empty, per object type (from `native_fields`).
+    if_empty_fields: Mapping[str, frozenset[str]]
     max_retries: int
     backoff_base_seconds: float
     timeout_seconds: float
@@ -348,6 +376,7 @@ class SalesforceSettings:
             deactivate_ended_memberships=config["salesforce_deactivate_ended_memberships"],
             add_role_values=config["salesforce_add_role_values"],
             bulk_threshold=config["salesforce_bulk_threshold"],
+            if_empty_fields=if_empty_standard_fields(config.get("native_fields") or {}),
             max_retries=config["salesforce_max_retries"],
             backoff_base_seconds=float(config["salesforce_backoff_base_seconds"]),
             timeout_seconds=float(config["salesforce_timeout_seconds"]),
