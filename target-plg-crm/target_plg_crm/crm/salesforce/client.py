@@ -46,6 +46,7 @@ BACKOFF_MAX_SECONDS = 60.0
 INVISIBLE_FIELD_RETRIES = 4
 _VERSION_PREFIX = re.compile(r"^/services/data/v[0-9.]+|(?<=^/services/Soap/m)/[0-9.]+")
 _RECORD_ID = re.compile(r"/(?=[a-zA-Z]*[0-9])[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?(?=/|$)")
+_QUERY_LOCATOR = re.compile(r"^/query/.+")
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -82,9 +83,11 @@ class DailyUsage:
 
 def endpoint_name(method: str, path: str) -> str:
     """`PATCH /composite/sobjects/Contact/PLG_User_Id__c`: the path without the host, the
-    API version, ids and the query string."""
+    API version, ids, query locators (`GET /query/{next}`: a further page) and the query
+    string."""
     route = urlsplit(path).path
     route = _VERSION_PREFIX.sub("", route)
+    route = _QUERY_LOCATOR.sub("/query/{next}", route)
     route = _RECORD_ID.sub("/{id}", route)
     return f"{method} {route}"
 

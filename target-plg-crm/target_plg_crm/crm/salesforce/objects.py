@@ -200,20 +200,9 @@ class SalesforceObjects:
     ) -> None:
         """Adopt sales-created Contacts by e-mail; name the new ones (LastName is required)."""
         external = self.provisioning.external_id_field(CONTACTS)
-        by_key: dict[str, dict[str, Any]] = {}
-        by_email: dict[str, list[dict[str, Any]]] = {}
-        select = ", ".join(["Id", "Email", external, *self._if_empty_columns(CONTACTS)])
         keys = [inputs[r.index].key for r in records]
         emails = sorted({str(r.body["Email"]).lower() for r in records if r.body.get("Email")})
-        # Two plain `IN` queries (no OR): our ids, then the e-mails.
-        for column, values in ((external, keys), ("Email", emails)):
-            for chunk in chunks(values, MATCH_QUERY_SIZE):
-                where = f"{column} IN ({', '.join(soql_quote(v) for v in chunk)})"
-                for row in self._existing("Contact", select, where):
-                    if row.get(external):
-                        by_key[str(row[external])] = row
-                    if row.get("Email") and column == "Email":
-                        by_email.setdefault(str(row["Email"]).lower(), []).append(row)
+        by_key, by_email = self.existing_contacts(keys, emails)
         for record in records:
             key = inputs[record.index].key
             if key in by_key:
@@ -234,6 +223,33 @@ class SalesforceObjects:
                 self.logger.info("Salesforce: adopting Contact %s by email", record.adopt_id)
             elif "LastName" not in record.body:
                 record.body["LastName"] = LAST_NAME_PLACEHOLDER
+
+    def existing_contacts(
+        self, keys: Sequence[str], emails: Sequence[str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        """Contacts holding these external ids (by id) and these e-mails (by lower-case
+        e-mail): two plain `IN` queries (no OR), 100 values each. Before the external id
+        field exists (a dry run on a fresh org) only the e-mails are read."""
+        external = self.provisioning.external_id_field(CONTACTS)
+        has_external = self.provisioning.field_described(CONTACTS, external) is not None
+        columns = ["Id", "Email", *([external] if has_external else [])]
+        select = ", ".join([*columns, *self._if_empty_columns(CONTACTS)])
+        by_key: dict[str, dict[str, Any]] = {}
+        by_email: dict[str, list[dict[str, Any]]] = {}
+        searches = ((external, keys), ("Email", emails)) if has_external else (("Email", emails),)
+        for column, values in searches:
+            for chunk in chunks(values, MATCH_QUERY_SIZE):
+                where = f"{column} IN ({', '.join(soql_quote(v) for v in chunk)})"
+                for row in self._existing("Contact", select, where):
+                    if row.get(external):
+                        by_key[str(row[external])] = row
+                    if row.get("Email") and column == "Email":
+                        by_email.setdefault(str(row["Email"]).lower(), []).append(row)
+        return by_key, by_email
+
+    def body_fields(self, object_type: str, item: UpsertInput) -> dict[str, Any]:
+        """The fields a record is sent with (before matching), for the dry run's plan."""
+        return self._body(object_type, item)
 
     def _match_accounts(self, inputs: Sequence[UpsertInput], records: list[_Record]) -> None:
         """Account.Name is required: a new Account without a name is named by its id; an
