@@ -198,6 +198,18 @@ SALESFORCE_PROPERTIES = [
         ),
     ),
     th.Property(
+        "salesforce_field_visibility_timeout_seconds",
+        th.NumberType(minimum=0),
+        default=300.0,
+        title="Salesforce field visibility wait (seconds)",
+        description=(
+            "Advanced: after creating fields and granting them, the target describes the "
+            "object (with backoff) until the integration user sees them, for at most this "
+            "long: Salesforce applies new field-level security after a moment. Past it, the "
+            "run stops before writing to that object; the next run carries on."
+        ),
+    ),
+    th.Property(
         "salesforce_max_retries",
         th.IntegerType(minimum=0),
         default=6,
@@ -352,6 +364,7 @@ class SalesforceSettings:
     bulk_threshold: int
     #: Standard fields written only where empty, per object type (from `native_fields`).
     if_empty_fields: Mapping[str, frozenset[str]]
+    field_visibility_timeout_seconds: float
     max_retries: int
     backoff_base_seconds: float
     timeout_seconds: float
@@ -377,6 +390,9 @@ class SalesforceSettings:
             add_role_values=config["salesforce_add_role_values"],
             bulk_threshold=config["salesforce_bulk_threshold"],
             if_empty_fields=if_empty_standard_fields(config.get("native_fields") or {}),
+            field_visibility_timeout_seconds=float(
+                config["salesforce_field_visibility_timeout_seconds"]
+            ),
             max_retries=config["salesforce_max_retries"],
             backoff_base_seconds=float(config["salesforce_backoff_base_seconds"]),
             timeout_seconds=float(config["salesforce_timeout_seconds"]),

@@ -33,7 +33,8 @@ Switches for tests: `inject(...)` queues faults for the next matching requests (
 collection call is refused with UNABLE_TO_LOCK_ROW, `expire`: the session expires just
 before this request); `expire_sessions()`; `acr_enabled`; `grant_delay_requests` (a field
 granted stays invisible for that many more requests, as a grant takes a moment to apply);
-`daily_max`. The server binds 127.0.0.1 only and stops at the end of the `with` block.
+`grant_delay_seconds` (the same, in time); `daily_max`. The server binds 127.0.0.1 only
+and stops at the end of the `with` block.
 """
 
 from __future__ import annotations
@@ -198,6 +199,7 @@ class SalesforceEmulator:
         daily_max: int = 100_000,
         acr_enabled: bool = True,
         grant_delay_requests: int = 0,
+        grant_delay_seconds: float = 0.0,
         timeout_delay_seconds: float = 1.0,
         watchdog_seconds: float = 300.0,
     ) -> None:
@@ -211,6 +213,8 @@ class SalesforceEmulator:
         self.acr_enabled = acr_enabled
         self.grant_delay_requests = grant_delay_requests
         self._visible_from: dict[str, int] = {}  # field -> request count it shows from
+        self.grant_delay_seconds = grant_delay_seconds
+        self._visible_at: dict[str, float] = {}  # field -> monotonic time it shows from
         self.timeout_delay = timeout_delay_seconds
         self.watchdog_seconds = watchdog_seconds
         self.calls: list[Call] = []
@@ -629,7 +633,8 @@ class SalesforceEmulator:
             return False
         # Salesforce applies a new grant after a moment: the first requests still miss it.
         shows_from = self._visible_from.setdefault(full, self.requests + self.grant_delay_requests)
-        return self.requests >= shows_from
+        shows_at = self._visible_at.setdefault(full, time.monotonic() + self.grant_delay_seconds)
+        return self.requests >= shows_from and time.monotonic() >= shows_at
 
     def _visible_fields(self, sobject: str) -> dict[str, dict[str, Any]]:
         return {
@@ -982,11 +987,24 @@ class SalesforceEmulator:
         if method == "PUT" and rest[1:] == ["batches"]:
             if job["state"] != "Open" or not isinstance(body, str):
                 raise _error(400, "INVALIDJOBSTATE", "Upload CSV data to an Open job")
-            job["csv"] += body
+            if job["csv"]:
+                raise _error(
+                    400,
+                    "BULK_API_ERROR",
+                    f"Found multiple contents for job: <{job['id']}>, please 'Close' / 'Abort' "
+                    "/ 'Delete' the current Job then create a new Job and make sure you only "
+                    "do 'PUT' once on a given Job.",
+                )
+            job["csv"] = body
             return 201, None
         if method == "PATCH" and len(rest) == 1:
+            if _get(body, "state") == "Aborted" and job["state"] == "Open":
+                job["state"] = "Aborted"
+                return 200, _job_info(job)
             if _get(body, "state") != "UploadComplete" or job["state"] != "Open":
                 raise _error(400, "INVALIDJOBSTATE", "Only an Open job can be UploadComplete")
+            if not job["csv"]:
+                raise _error(400, "INVALIDJOBSTATE", "The job has no data to process")
             self._run_job(job)
             return 200, _job_info(job)
         if method == "GET" and len(rest) == 1:

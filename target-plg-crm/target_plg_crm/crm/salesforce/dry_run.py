@@ -6,7 +6,8 @@ names them): describes (one per object a run), Tooling API fields, the permissio
 and its grants, SOQL reads (100 keys a query; 200 contacts a query for relations),
 sObject Collections of 200, one Bulk API 2.0 job per object type above
 `salesforce_bulk_threshold` (its status counted as one poll), and the Metadata API's
-read and update when new roles appear. Contacts a real run would adopt by e-mail are
+read and update when new roles appear, and one more describe of an object whose fields
+were created (the wait for them to become visible). Contacts a real run would adopt by e-mail are
 found the way it finds them (and planned as `adopt`); relations exist when the org has
 them or when they are a contact's primary account (setting `Contact.AccountId` makes
 them). Not predicted: retries, pages of a query beyond 2,000 rows, tokens.
@@ -125,6 +126,8 @@ class SalesforceDryRunCRM(DryRunCRM):
         self.plan.add_calls("POST /tooling/sobjects/CustomField", len(missing))
         self._creating.setdefault(sobject, set()).update(s.api_name.lower() for s in missing)
         self._plan_grant(len(missing))
+        # Described again until the new fields show (once, when the grant applies at once).
+        self.plan.add_calls(f"GET /sobjects/{sobject}/describe")
 
     def _plan_grant(self, fields: int) -> None:
         """The permission set (found or made), its FieldPermissions, its assignment."""
