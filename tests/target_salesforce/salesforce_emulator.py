@@ -483,8 +483,10 @@ class SalesforceEmulator:
     def _serve_soap(
         self, method: str, path: str, headers: Any, raw: bytes
     ) -> tuple[int, Any, dict[str, str], float]:
-        """The Metadata API (see `salesforce_metadata_soap`): faults, limits, then the call."""
-        fault = self._take_fault(method, path, None)
+        """The Metadata API (see `salesforce_metadata_soap`): faults, limits, then the call.
+
+        A fault can name the operation: `path_contains="#updateMetadata"`."""
+        fault = self._take_fault(method, f"{path}#{soap_operation(raw)}", None)
         if fault is not None and fault.kind == "expire":
             self.sessions.clear()
         stall = 0.0

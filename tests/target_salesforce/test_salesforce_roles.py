@@ -82,3 +82,17 @@ def test_metadata_faults_and_an_expired_session_are_retried(
     assert workspace.rejects() == []
     assert _active_roles(salesforce) == [*ROLES, "Billing Owner", "Viewer"]
     assert salesforce.relations()[("u1", "a2")]["Roles"] == "Billing Owner"
+
+
+def test_an_update_applied_but_unanswered_is_sent_again_and_leaves_the_same_set(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    salesforce.inject("timeout", path_contains="#updateMetadata")
+
+    result = workspace.run(_with_roles("Billing Owner", "Viewer"), salesforce_timeout_seconds=0.5)
+
+    assert result.returncode == 0, result.stderr
+    assert list(salesforce.faults) == []
+    assert salesforce.role_updates == 2  # applied, unanswered, applied again: same set
+    assert _active_roles(salesforce) == [*ROLES, "Billing Owner", "Viewer"]
+    assert workspace.rejects() == []

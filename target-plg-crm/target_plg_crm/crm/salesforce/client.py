@@ -214,7 +214,7 @@ class SalesforceHTTP:
                 response = self._send(method, full, body, params, raw)
             except requests.Timeout:
                 problem = f"no answer within {self.settings.timeout_seconds:g} s"
-            except requests.ConnectionError as error:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
                 problem = f"connection failed ({type(error).__name__})"
             else:
                 self.usage.observe(response.headers)

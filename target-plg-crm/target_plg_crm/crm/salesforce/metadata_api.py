@@ -170,7 +170,7 @@ class SalesforceMetadataAPI:
                 )
             except requests.Timeout:
                 problem = f"no answer within {settings.timeout_seconds:g} s"
-            except requests.ConnectionError as error:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
                 problem = f"connection failed ({type(error).__name__})"
             else:
                 fault = soap_fault(response.text)
