@@ -29,7 +29,8 @@ anything proves nothing:
   replaced whole (a value left out is deactivated).
 
 Switches for tests: `inject(...)` queues faults for the next matching requests (`500`,
-`timeout`: the work is done but answered too late, `lock`: the first record of the next
+`timeout`: the work is done but answered too late, `drop`: the work is done and the
+connection closed without an answer, `lock`: the first record of the next
 collection call is refused with UNABLE_TO_LOCK_ROW, `expire`: the session expires just
 before this request); `expire_sessions()`; `acr_enabled`; `grant_delay_requests` (a field
 granted stays invisible for that many more requests, as a grant takes a moment to apply);
@@ -61,6 +62,8 @@ import jwt
 from .salesforce_metadata_soap import fault_xml, serve_metadata_soap, soap_operation
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
+#: The `stall` that closes the connection without an answer (fault `drop`).
+DROP_CONNECTION = -1.0
 COLLECTION_LIMIT = 200
 LATEST_VERSION = 62.0
 QUERY_PAGE_SIZE = 2000
@@ -172,7 +175,7 @@ class Call:
 class Fault:
     """A fault answered instead of (or on top of) the real thing."""
 
-    kind: str  # 500 | timeout | lock | expire
+    kind: str  # 500 | timeout | drop | lock | expire
     path_contains: str = ""
     method: str | None = None
     sobject: str | None = None  # only a collection call carrying records of this type
@@ -478,6 +481,8 @@ class SalesforceEmulator:
         except AnswerError as refused:
             status, answer = refused.status, refused.body
         stall = self.timeout_delay if fault is not None and fault.kind == "timeout" else 0.0
+        if fault is not None and fault.kind == "drop":
+            stall = DROP_CONNECTION
         return status, answer, stall
 
     def _serve_soap(
@@ -1484,6 +1489,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         raw = self.rfile.read(length) if length else b""
         status, answer, headers, stall = emulator.handle(self.command, self.path, self.headers, raw)
+        if stall == DROP_CONNECTION:
+            self.close_connection = True  # the work is done; the answer never leaves
+            return
         if stall:
             time.sleep(stall)
         self._send(status, answer, headers)

@@ -229,3 +229,22 @@ def test_fields_that_stay_invisible_stop_the_run_before_writing_naming_the_setti
     assert result.states == []
     assert written == []
     assert "salesforce_field_visibility_timeout_seconds 0.5" in result.stderr
+
+
+def test_writes_applied_but_answered_by_a_dropped_connection_end_in_the_clean_state(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator, clean_state: dict[str, Any]
+) -> None:
+    salesforce.inject("drop", path_contains="/composite/sobjects/Account")
+    salesforce.inject("drop", path_contains="/composite/sobjects/Contact")
+    salesforce.inject("drop", method="POST", sobject="AccountContactRelation")
+    salesforce.inject("drop", method="PATCH", sobject="AccountContactRelation")
+    salesforce.inject("drop", path_contains="/tooling/")
+
+    result = workspace.run(_pipeline())
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("connection failed") == 5
+    assert list(salesforce.faults) == []
+    assert _final_state(salesforce) == clean_state
+    assert workspace.rejects() == []
+    assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
