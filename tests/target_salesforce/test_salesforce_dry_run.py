@@ -100,3 +100,27 @@ def test_an_unchanged_rerun_plans_no_call_and_makes_none(
     plan, real = _plan_then_run(workspace, salesforce, pipeline())
 
     assert plan["calls"]["by_endpoint"] == real == {}
+
+
+def test_with_field_creation_off_the_plan_names_the_stop_and_the_real_run_meets_it(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    off = {"salesforce_create_fields": False}
+    dry = workspace.run(pipeline(), dry_run=True, **off)
+    assert dry.returncode == 0, dry.stderr
+    plan = workspace.plan()
+
+    real = workspace.run(pipeline(), **off)
+
+    assert real.returncode == 1
+    assert plan["stops"]  # one per object type that lacks fields
+    assert all("salesforce_create_fields is false" in stop for stop in plan["stops"])
+    history = workspace.run_history()[-1]
+    assert history["status"] != "succeeded"
+    # The real run describes the three objects, then stops before any write.
+    assert history["calls"]["by_endpoint"] == plan["calls"]["by_endpoint"]
+    assert set(plan["calls"]["by_endpoint"]) == {
+        "GET /sobjects/Account/describe",
+        "GET /sobjects/Contact/describe",
+        "GET /sobjects/AccountContactRelation/describe",
+    }

@@ -10,7 +10,8 @@ read and update when new roles appear, and one more describe of an object whose 
 were created (the wait for them to become visible). Contacts a real run would adopt by e-mail are
 found the way it finds them (and planned as `adopt`); relations exist when the org has
 them or when they are a contact's primary account (setting `Contact.AccountId` makes
-them). Not predicted: retries, pages of a query beyond 2,000 rows, tokens.
+them). Where the real run stops (fields missing and may not be created) the count stops
+too. Not predicted: retries, pages of a query beyond 2,000 rows, tokens.
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ class SalesforceDryRunCRM(DryRunCRM):
         self._permission_set: bool | None = None  # exists (or made earlier in the run)
         self._assigned: bool | None = None
         self._roles_added: set[str] = set()
+        self._stopped = False  # the real run stops here (fields missing, creation off)
+
+    def _count(self, endpoint: str, count: int = 1) -> None:
+        """Requests the real run sends (none after the point where it stops)."""
+        if not self._stopped:
+            self.plan.add_calls(endpoint, count)
 
     # Bookkeeping of the real run's state
 
@@ -67,7 +74,7 @@ class SalesforceDryRunCRM(DryRunCRM):
         sobject = SOBJECTS[object_type]
         if sobject not in self._described:
             self._described.add(sobject)
-            self.plan.add_calls(f"GET /sobjects/{sobject}/describe")
+            self._count(f"GET /sobjects/{sobject}/describe")
 
     def _field_exists(self, object_type: str, api_name: str) -> bool:
         """Whether the real run would find the field: the org has it, or the run makes it."""
@@ -76,10 +83,10 @@ class SalesforceDryRunCRM(DryRunCRM):
         return described is not None or api_name.lower() in made
 
     def _queries(self, count: int, size: int = MATCH_QUERY_SIZE) -> None:
-        self.plan.add_calls(QUERY, _batches(count, size))
+        self._count(QUERY, _batches(count, size))
 
     def _collections(self, method: str, path: str, count: int) -> None:
-        self.plan.add_calls(f"{method} {path}", _batches(count, COLLECTION_SIZE))
+        self._count(f"{method} {path}", _batches(count, COLLECTION_SIZE))
 
     # Start-up, provisioning
 
@@ -116,6 +123,7 @@ class SalesforceDryRunCRM(DryRunCRM):
             for declared in self._declared:
                 self._describe(declared)
             self._ready.update(self._declared)
+            self._stopped = self._stopped or bool(self.plan.stops)
             return
         self._ready.add(object_type)
         self._describe(object_type)
@@ -123,11 +131,11 @@ class SalesforceDryRunCRM(DryRunCRM):
         missing, _ = self.org.provisioning.preview(object_type, definitions)
         if not missing:
             return
-        self.plan.add_calls("POST /tooling/sobjects/CustomField", len(missing))
+        self._count("POST /tooling/sobjects/CustomField", len(missing))
         self._creating.setdefault(sobject, set()).update(s.api_name.lower() for s in missing)
         self._plan_grant(len(missing))
         # Described again until the new fields show (once, when the grant applies at once).
-        self.plan.add_calls(f"GET /sobjects/{sobject}/describe")
+        self._count(f"GET /sobjects/{sobject}/describe")
 
     def _plan_grant(self, fields: int) -> None:
         """The permission set (found or made), its FieldPermissions, its assignment."""
@@ -146,15 +154,15 @@ class SalesforceDryRunCRM(DryRunCRM):
                         f"{soql_quote(str(found[0]['Id']))} AND AssigneeId = {user}"
                     )
                 )
-        self.plan.add_calls(QUERY)  # the permission set by name
+        self._count(QUERY)  # the permission set by name
         if not self._permission_set:
-            self.plan.add_calls("POST /sobjects/PermissionSet")
+            self._count("POST /sobjects/PermissionSet")
             self._permission_set = True
-        self.plan.add_calls(QUERY)  # its FieldPermissions
+        self._count(QUERY)  # its FieldPermissions
         self._collections("POST", COLLECTIONS, fields)
-        self.plan.add_calls(QUERY)  # its assignment
+        self._count(QUERY)  # its assignment
         if not self._assigned:
-            self.plan.add_calls("POST /sobjects/PermissionSetAssignment")
+            self._count("POST /sobjects/PermissionSetAssignment")
             self._assigned = True
 
     # Reads
@@ -181,8 +189,8 @@ class SalesforceDryRunCRM(DryRunCRM):
         if not self._companies_listed:
             self._companies_listed = True
             self._describe(COMPANIES)
-            self.plan.add_calls(QUERY)
-            self.plan.add_calls("GET /query/{next}", _batches(len(companies), 2000) - 1)
+            self._count(QUERY)
+            self._count("GET /query/{next}", _batches(len(companies), 2000) - 1)
         return companies
 
     def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
@@ -252,7 +260,7 @@ class SalesforceDryRunCRM(DryRunCRM):
                 ("GET", f"{_JOB}/successfulResults/"),
                 ("GET", f"{_JOB}/failedResults/"),
             ):
-                self.plan.add_calls(endpoint_name(method, path))
+                self._count(endpoint_name(method, path))
             _ = external
             return
         external = self.org.provisioning.external_id_field(object_type)
@@ -377,4 +385,4 @@ class SalesforceDryRunCRM(DryRunCRM):
         self._roles_added.update(missing)
         changes = self.plan.property_changes(ASSOCIATIONS)
         changes.add_options.setdefault(f"Roles ({ROLES_VALUE_SET})", []).extend(missing)
-        self.plan.add_calls("POST /services/Soap/m", 2)
+        self._count("POST /services/Soap/m", 2)
