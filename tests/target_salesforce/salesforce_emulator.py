@@ -34,7 +34,8 @@ connection closed without an answer, `lock`: the first record of the next
 collection call is refused with UNABLE_TO_LOCK_ROW, `expire`: the session expires just
 before this request); `expire_sessions()`; `acr_enabled`; `grant_delay_requests` (a field
 granted stays invisible for that many more requests, as a grant takes a moment to apply);
-`grant_delay_seconds` (the same, in time); `daily_max`. The server binds 127.0.0.1 only
+`grant_delay_seconds` (the same, in time); `describe_ahead` (a describe lists a granted
+field before queries and writes may use it); `daily_max`. The server binds 127.0.0.1 only
 and stops at the end of the `with` block.
 """
 
@@ -203,6 +204,7 @@ class SalesforceEmulator:
         acr_enabled: bool = True,
         grant_delay_requests: int = 0,
         grant_delay_seconds: float = 0.0,
+        describe_ahead: bool = False,
         timeout_delay_seconds: float = 1.0,
         watchdog_seconds: float = 300.0,
     ) -> None:
@@ -217,6 +219,7 @@ class SalesforceEmulator:
         self.grant_delay_requests = grant_delay_requests
         self._visible_from: dict[str, int] = {}  # field -> request count it shows from
         self.grant_delay_seconds = grant_delay_seconds
+        self.describe_ahead = describe_ahead  # describe lists a grant before DML sees it
         self._visible_at: dict[str, float] = {}  # field -> monotonic time it shows from
         self.timeout_delay = timeout_delay_seconds
         self.watchdog_seconds = watchdog_seconds
@@ -621,7 +624,7 @@ class SalesforceEmulator:
 
     # Visibility
 
-    def _visible(self, sobject: str, name: str) -> bool:
+    def _visible(self, sobject: str, name: str, *, describing: bool = False) -> bool:
         full = f"{sobject}.{name}"
         if full not in self._org.hidden:
             return True
@@ -638,6 +641,8 @@ class SalesforceEmulator:
         )
         if not granted:
             return False
+        if describing and self.describe_ahead:
+            return True
         # Salesforce applies a new grant after a moment: the first requests still miss it.
         shows_from = self._visible_from.setdefault(full, self.requests + self.grant_delay_requests)
         shows_at = self._visible_at.setdefault(full, time.monotonic() + self.grant_delay_seconds)
@@ -657,10 +662,15 @@ class SalesforceEmulator:
 
     def _describe(self, name: str) -> dict[str, Any]:
         sobject = self._sobject(name)
+        fields = self._org.fields[sobject]
         return {
             "name": sobject,
             "custom": False,
-            "fields": [copy.deepcopy(f) for f in self._visible_fields(sobject).values()],
+            "fields": [
+                copy.deepcopy(f)
+                for n, f in fields.items()
+                if self._visible(sobject, n, describing=True)
+            ],
         }
 
     # Collections

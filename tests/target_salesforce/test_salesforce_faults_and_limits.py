@@ -248,3 +248,20 @@ def test_writes_applied_but_answered_by_a_dropped_connection_end_in_the_clean_st
     assert _final_state(salesforce) == clean_state
     assert workspace.rejects() == []
     assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["collections", "bulk"])
+def test_fields_described_before_writes_may_use_them_are_retried_until_they_can(
+    tmp_path: Path, clean_state: dict[str, Any], bulk: bool
+) -> None:
+    settings = {"salesforce_bulk_threshold": 3} if bulk else {}
+    with new_emulator(grant_delay_seconds=2.0, describe_ahead=True) as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        result = workspace.run(_pipeline(), salesforce_backoff_base_seconds=0.2, **settings)
+        final = _final_state(emulator)
+        refused = [c for c in emulator.calls if c.status == 400]
+
+    assert result.returncode == 0, result.stderr
+    assert refused  # queries or writes met INVALID_FIELD for a while
+    assert final == clean_state
+    assert workspace.rejects() == []

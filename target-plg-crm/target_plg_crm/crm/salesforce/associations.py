@@ -77,7 +77,9 @@ class SalesforceAssociations:
             if not retry:
                 break
             attempt += 1
-            if attempt >= RECORD_ATTEMPTS:
+            invisible = all(self._last_refusal.get(i, ("",))[0] == "INVALID_FIELD" for i in retry)
+            waiting = invisible and self.http.may_wait_for_fields(attempt - 1)
+            if attempt >= RECORD_ATTEMPTS and not waiting:
                 for index in retry:
                     code, message = self._last_refusal.get(index, ("NO_ANSWER", ""))
                     results[index] = results[index] or WriteResult.rejected(

@@ -110,7 +110,8 @@ class SalesforceBulk:
         closed = self.http.request("PATCH", f"{JOB_PATH}/{job}", {"state": "UploadComplete"})
         if closed.status_code != 200 and not self._closed(job):
             raise unexpected(closed, f"close the {sobject} job")
-        self._wait(job, sobject)
+        if not self._wait(job, sobject):
+            return [None] * len(rows)  # fields not visible to the job yet: collections wait
         return self._results(job, external, rows)
 
     def _closed(self, job: str) -> bool:
@@ -128,7 +129,9 @@ class SalesforceBulk:
         """Abort a job whose upload failed (its records are sent through collections)."""
         self.http.request("PATCH", f"{JOB_PATH}/{job}", {"state": "Aborted"})
 
-    def _wait(self, job: str, sobject: str) -> None:
+    def _wait(self, job: str, sobject: str) -> bool:
+        """Poll until the job is done: True when complete, False when it failed because a
+        column names a field the user cannot see yet (just created); raises otherwise."""
         started = time.monotonic()
         attempt = 0
         while True:
@@ -138,7 +141,12 @@ class SalesforceBulk:
             info = response_json(response) or {}
             state = info.get("state")
             if state == "JobComplete":
-                return
+                return True
+            if (
+                state == "Failed"
+                and "field name not found" in str(info.get("errorMessage")).lower()
+            ):
+                return False
             if state in DONE_STATES:
                 raise CRMError(
                     f"Salesforce Bulk API job {job} ({sobject}) ended {state}: "

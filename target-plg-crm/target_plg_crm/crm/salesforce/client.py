@@ -42,8 +42,9 @@ COLLECTION_SIZE = 200
 #: SOQL `IN (...)` lists are kept this short so that a query URL stays well under 16 KB.
 QUERY_IN_SIZE = 200
 BACKOFF_MAX_SECONDS = 60.0
-#: Times a query naming a field not visible yet (just granted) is asked again.
-INVISIBLE_FIELD_RETRIES = 4
+#: Most times one request refused with INVALID_FIELD (a field not visible yet) is sent
+#: again, within `salesforce_field_visibility_timeout_seconds`.
+INVISIBLE_FIELD_RETRIES = 12
 _VERSION_PREFIX = re.compile(r"^/services/data/v[0-9.]+|(?<=^/services/Soap/m)/[0-9.]+")
 _RECORD_ID = re.compile(r"/(?=[a-zA-Z]*[0-9])[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?(?=/|$)")
 _QUERY_LOCATOR = re.compile(r"^/query/.+")
@@ -118,6 +119,7 @@ class SalesforceHTTP:
         self.usage = DailyUsage()
         self.session = requests.Session()
         self._token: AccessToken | None = None
+        self._invisible_since: float | None = None
 
     @property
     def data_path(self) -> str:
@@ -144,6 +146,19 @@ class SalesforceHTTP:
         """Exponential backoff with jitter for retry number `attempt` (0-based)."""
         ceiling = min(BACKOFF_MAX_SECONDS, self.settings.backoff_base_seconds * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def may_wait_for_fields(self, attempt: int) -> bool:
+        """After an INVALID_FIELD refusal: whether to send again (`attempt` 0-based).
+
+        A field created and granted moments ago stays invisible for a while; the run
+        waits for it until `salesforce_field_visibility_timeout_seconds` have passed since
+        the first such refusal (and at most INVISIBLE_FIELD_RETRIES times a request).
+        """
+        now = time.monotonic()
+        if self._invisible_since is None:
+            self._invisible_since = now
+        limit = self.settings.field_visibility_timeout_seconds
+        return attempt < INVISIBLE_FIELD_RETRIES and now - self._invisible_since < limit
 
     def renew_token(self) -> None:
         """Fetch a new access token (the session expired or was revoked)."""
@@ -269,16 +284,20 @@ class SalesforceHTTP:
         """Every record of a SOQL query (following `nextRecordsUrl`).
 
         A field granted moments ago may not be visible yet (INVALID_FIELD): the query is
-        asked again a few times with backoff before that stops the run.
+        asked again with backoff (`may_wait_for_fields`) before that stops the run.
         """
         records: list[dict[str, Any]] = []
         response = self.request("GET", "/query", params={"q": soql})
-        for attempt in range(INVISIBLE_FIELD_RETRIES):
+        attempt = 0
+        while True:
             codes = {error_code(e) for e in error_entries(response_json(response))}
             if response.status_code != 400 or "INVALID_FIELD" not in codes:
                 break
+            if not self.may_wait_for_fields(attempt):
+                break
             self.logger.info("Salesforce query names a field not visible yet; asking again")
             time.sleep(self.backoff(attempt))
+            attempt += 1
             response = self.request("GET", "/query", params={"q": soql})
         while True:
             if response.status_code != 200:

@@ -383,7 +383,7 @@ class SalesforceObjects:
         retry = []
         for record in records:
             record.attempts += 1
-            if code == "INVALID_FIELD" and record.attempts < RECORD_ATTEMPTS:
+            if code == "INVALID_FIELD" and self.http.may_wait_for_fields(record.attempts - 1):
                 retry.append(record)
             else:
                 results[record.index] = WriteResult.rejected(code, message)
