@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +71,14 @@ class Plan:
     rejects: list[dict[str, Any]] = field(default_factory=list)
     stops: list[str] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    #: Counts the calls of the real run's matching reads (set by the dry-run CRM, which
+    #: knows its CRM's endpoints): (object type, id property, records read).
+    read_calls: Callable[[str, str, int], None] | None = None
+
+    def add_read_calls(self, object_type: str, id_property: str, records: int) -> None:
+        """The real run reads `records` records of `object_type` by `id_property`."""
+        if self.read_calls is not None:
+            self.read_calls(object_type, id_property, records)
 
     def property_changes(self, object_type: str) -> PropertyChanges:
         """The provisioning entry of `object_type` (created empty)."""

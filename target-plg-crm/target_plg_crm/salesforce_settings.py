@@ -163,6 +163,19 @@ SALESFORCE_PROPERTIES = [
         ),
     ),
     th.Property(
+        "salesforce_add_role_values",
+        th.BooleanType,
+        default=True,
+        title="Add Salesforce role values",
+        description=(
+            "A role the restricted `Roles` picklist of AccountContactRelation lacks is "
+            "added to its standard value set (`AccountContactMultiRoles`) through the "
+            "Metadata API before the relations are written; the values it has are kept. "
+            "Needs the Modify Metadata permission. False, or when Salesforce refuses: the "
+            "relation is rejected with a reason naming the value."
+        ),
+    ),
+    th.Property(
         "salesforce_bulk_threshold",
         th.IntegerType(minimum=1),
         default=2000,
@@ -182,6 +195,18 @@ SALESFORCE_PROPERTIES = [
             "Stop cleanly (no call sent, STATE not advanced past what was accepted) once "
             "the org's daily API usage (`Sforce-Limit-Info`) reaches this share of its limit, "
             "leaving the rest to the org's other integrations."
+        ),
+    ),
+    th.Property(
+        "salesforce_field_visibility_timeout_seconds",
+        th.NumberType(minimum=0),
+        default=300.0,
+        title="Salesforce field visibility wait (seconds)",
+        description=(
+            "Advanced: after creating fields and granting them, the target describes the "
+            "object (with backoff) until the integration user sees them, for at most this "
+            "long: Salesforce applies new field-level security after a moment. Past it, the "
+            "run stops before writing to that object; the next run carries on."
         ),
     ),
     th.Property(
@@ -209,6 +234,32 @@ SALESFORCE_PROPERTIES = [
         description="Advanced: seconds to wait for a Salesforce answer before retrying.",
     ),
 ]
+
+
+#: `native_fields` properties (HubSpot's names and Salesforce's, lower case) that govern the
+#: standard fields the Salesforce target writes itself, per object type.
+NATIVE_MODE_FIELDS = {
+    "contacts": {
+        "firstname": "FirstName",
+        "lastname": "LastName",
+        "jobtitle": "Title",
+        "title": "Title",
+    },
+    "companies": {"name": "Name", "domain": "Website", "website": "Website"},
+}
+
+
+def if_empty_standard_fields(native_fields: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Per object type, the standard fields written only where Salesforce holds no value:
+    those a `native_fields` entry in `if_empty` mode names (`firstname` -> FirstName)."""
+    fields: dict[str, frozenset[str]] = {}
+    for object_type, names in NATIVE_MODE_FIELDS.items():
+        fields[object_type] = frozenset(
+            names[str(item["property"]).lower()]
+            for item in native_fields.get(object_type) or []
+            if str(item["property"]).lower() in names and item.get("mode", "if_empty") == "if_empty"
+        )
+    return fields
 
 
 def login_url_problem(url: str) -> str | None:
@@ -309,7 +360,11 @@ class SalesforceSettings:
     contact_external_id_field: str
     daily_limit_share: float
     deactivate_ended_memberships: bool
+    add_role_values: bool
     bulk_threshold: int
+    #: Standard fields written only where empty, per object type (from `native_fields`).
+    if_empty_fields: Mapping[str, frozenset[str]]
+    field_visibility_timeout_seconds: float
     max_retries: int
     backoff_base_seconds: float
     timeout_seconds: float
@@ -332,7 +387,12 @@ class SalesforceSettings:
             contact_external_id_field=config["salesforce_contact_external_id_field"],
             daily_limit_share=float(config["salesforce_daily_limit_share"]),
             deactivate_ended_memberships=config["salesforce_deactivate_ended_memberships"],
+            add_role_values=config["salesforce_add_role_values"],
             bulk_threshold=config["salesforce_bulk_threshold"],
+            if_empty_fields=if_empty_standard_fields(config.get("native_fields") or {}),
+            field_visibility_timeout_seconds=float(
+                config["salesforce_field_visibility_timeout_seconds"]
+            ),
             max_retries=config["salesforce_max_retries"],
             backoff_base_seconds=float(config["salesforce_backoff_base_seconds"]),
             timeout_seconds=float(config["salesforce_timeout_seconds"]),

@@ -431,9 +431,9 @@ class _ObjectSink(CRMStreamSink):
         if wanted:
             keys = list(dict.fromkeys(item.key for item in wanted))
             found = crm.read_objects(self.object_type, self.id_property(), keys, properties)
-        if plan is not None and self.id_property() in crm.property_names(self.object_type):
-            batches = -(-len({item.key for item in real}) // crm.max_batch_size)
-            plan.add_calls(f"POST /crm/v3/objects/{self.object_type}/batch/read", batches)
+        if plan is not None:
+            reads = len({item.key for item in real})
+            plan.add_read_calls(self.object_type, self.id_property(), reads)
         matches = {key: CompanyMatch(record=record) for key, record in found.items()}
         matches.update(self.match_more(pending, matches, properties))
         return matches

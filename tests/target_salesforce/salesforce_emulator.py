@@ -24,14 +24,19 @@ anything proves nothing:
 - Tooling API CustomField create (types and their required attributes, Checkbox needs a
   defaultValue, DUPLICATE_DEVELOPER_NAME); a new field is invisible (INVALID_FIELD) until a
   PermissionSet with FieldPermissions is assigned to the user (PermissionSetAssignment);
-- limits: `Sforce-Limit-Info: api-usage=N/M` on every answer; 403 REQUEST_LIMIT_EXCEEDED.
+- limits: `Sforce-Limit-Info: api-usage=N/M` on every answer; 403 REQUEST_LIMIT_EXCEEDED;
+- the Metadata API (SOAP, `salesforce_metadata_soap`): the Roles value set read and
+  replaced whole (a value left out is deactivated).
 
 Switches for tests: `inject(...)` queues faults for the next matching requests (`500`,
-`timeout`: the work is done but answered too late, `lock`: the first record of the next
+`timeout`: the work is done but answered too late, `drop`: the work is done and the
+connection closed without an answer, `lock`: the first record of the next
 collection call is refused with UNABLE_TO_LOCK_ROW, `expire`: the session expires just
 before this request); `expire_sessions()`; `acr_enabled`; `grant_delay_requests` (a field
 granted stays invisible for that many more requests, as a grant takes a moment to apply);
-`daily_max`. The server binds 127.0.0.1 only and stops at the end of the `with` block.
+`grant_delay_seconds` (the same, in time); `describe_ahead` (a describe lists a granted
+field before queries and writes may use it); `daily_max`. The server binds 127.0.0.1 only
+and stops at the end of the `with` block.
 """
 
 from __future__ import annotations
@@ -55,7 +60,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 
+from .salesforce_metadata_soap import fault_xml, serve_metadata_soap, soap_operation
+
 MAX_BODY_BYTES = 8 * 1024 * 1024
+#: The `stall` that closes the connection without an answer (fault `drop`).
+DROP_CONNECTION = -1.0
 COLLECTION_LIMIT = 200
 LATEST_VERSION = 62.0
 QUERY_PAGE_SIZE = 2000
@@ -167,7 +176,7 @@ class Call:
 class Fault:
     """A fault answered instead of (or on top of) the real thing."""
 
-    kind: str  # 500 | timeout | lock | expire
+    kind: str  # 500 | timeout | drop | lock | expire
     path_contains: str = ""
     method: str | None = None
     sobject: str | None = None  # only a collection call carrying records of this type
@@ -194,6 +203,8 @@ class SalesforceEmulator:
         daily_max: int = 100_000,
         acr_enabled: bool = True,
         grant_delay_requests: int = 0,
+        grant_delay_seconds: float = 0.0,
+        describe_ahead: bool = False,
         timeout_delay_seconds: float = 1.0,
         watchdog_seconds: float = 300.0,
     ) -> None:
@@ -207,6 +218,9 @@ class SalesforceEmulator:
         self.acr_enabled = acr_enabled
         self.grant_delay_requests = grant_delay_requests
         self._visible_from: dict[str, int] = {}  # field -> request count it shows from
+        self.grant_delay_seconds = grant_delay_seconds
+        self.describe_ahead = describe_ahead  # describe lists a grant before DML sees it
+        self._visible_at: dict[str, float] = {}  # field -> monotonic time it shows from
         self.timeout_delay = timeout_delay_seconds
         self.watchdog_seconds = watchdog_seconds
         self.calls: list[Call] = []
@@ -215,6 +229,7 @@ class SalesforceEmulator:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.token_requests = 0
         self.requests = 0
+        self.role_updates = 0  # updateMetadata calls applied to the Roles value set
         self._lock_next = False
         self._lock = threading.RLock()
         self._org = _Org()
@@ -430,6 +445,8 @@ class SalesforceEmulator:
                 status, answer = self._token(raw.decode("utf-8", "replace"))
                 self.calls.append(Call(method, path, status, None))
                 return status, answer, {}, 0.0
+            if path.startswith("/services/Soap/"):
+                return self._serve_soap(method, path, headers, raw)
             body: Any = None
             try:
                 is_csv = str(headers.get("Content-Type") or "").startswith("text/csv")
@@ -467,7 +484,36 @@ class SalesforceEmulator:
         except AnswerError as refused:
             status, answer = refused.status, refused.body
         stall = self.timeout_delay if fault is not None and fault.kind == "timeout" else 0.0
+        if fault is not None and fault.kind == "drop":
+            stall = DROP_CONNECTION
         return status, answer, stall
+
+    def _serve_soap(
+        self, method: str, path: str, headers: Any, raw: bytes
+    ) -> tuple[int, Any, dict[str, str], float]:
+        """The Metadata API (see `salesforce_metadata_soap`): faults, limits, then the call.
+
+        A fault can name the operation: `path_contains="#updateMetadata"`."""
+        fault = self._take_fault(method, f"{path}#{soap_operation(raw)}", None)
+        if fault is not None and fault.kind == "expire":
+            self.sessions.clear()
+        stall = 0.0
+        if method != "POST":
+            status, answer = 500, fault_xml("soapenv:Client", "SOAP calls are POSTed")
+        elif self.daily_used >= self.daily_max:
+            status = 500
+            answer = fault_xml("sf:REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        elif fault is not None and fault.kind == "500":
+            self.daily_used += 1
+            status, answer = 500, fault_xml("sf:UNKNOWN_EXCEPTION", "An unexpected error occurred")
+        else:
+            self.daily_used += 1
+            self.requests += 1
+            status, answer = serve_metadata_soap(self, path, headers, raw)
+            stall = self.timeout_delay if fault is not None and fault.kind == "timeout" else 0.0
+        text = raw.decode("utf-8", "replace")
+        self.calls.append(Call(method, path, status, text, soap_operation(raw)))
+        return status, answer, {}, stall
 
     def _take_fault(self, method: str, path: str, body: Any) -> Fault | None:
         records = body.get("records") if isinstance(body, dict) else None
@@ -578,7 +624,7 @@ class SalesforceEmulator:
 
     # Visibility
 
-    def _visible(self, sobject: str, name: str) -> bool:
+    def _visible(self, sobject: str, name: str, *, describing: bool = False) -> bool:
         full = f"{sobject}.{name}"
         if full not in self._org.hidden:
             return True
@@ -595,9 +641,12 @@ class SalesforceEmulator:
         )
         if not granted:
             return False
+        if describing and self.describe_ahead:
+            return True
         # Salesforce applies a new grant after a moment: the first requests still miss it.
         shows_from = self._visible_from.setdefault(full, self.requests + self.grant_delay_requests)
-        return self.requests >= shows_from
+        shows_at = self._visible_at.setdefault(full, time.monotonic() + self.grant_delay_seconds)
+        return self.requests >= shows_from and time.monotonic() >= shows_at
 
     def _visible_fields(self, sobject: str) -> dict[str, dict[str, Any]]:
         return {
@@ -613,10 +662,15 @@ class SalesforceEmulator:
 
     def _describe(self, name: str) -> dict[str, Any]:
         sobject = self._sobject(name)
+        fields = self._org.fields[sobject]
         return {
             "name": sobject,
             "custom": False,
-            "fields": [copy.deepcopy(f) for f in self._visible_fields(sobject).values()],
+            "fields": [
+                copy.deepcopy(f)
+                for n, f in fields.items()
+                if self._visible(sobject, n, describing=True)
+            ],
         }
 
     # Collections
@@ -950,11 +1004,24 @@ class SalesforceEmulator:
         if method == "PUT" and rest[1:] == ["batches"]:
             if job["state"] != "Open" or not isinstance(body, str):
                 raise _error(400, "INVALIDJOBSTATE", "Upload CSV data to an Open job")
-            job["csv"] += body
+            if job["csv"]:
+                raise _error(
+                    400,
+                    "BULK_API_ERROR",
+                    f"Found multiple contents for job: <{job['id']}>, please 'Close' / 'Abort' "
+                    "/ 'Delete' the current Job then create a new Job and make sure you only "
+                    "do 'PUT' once on a given Job.",
+                )
+            job["csv"] = body
             return 201, None
         if method == "PATCH" and len(rest) == 1:
+            if _get(body, "state") == "Aborted" and job["state"] == "Open":
+                job["state"] = "Aborted"
+                return 200, _job_info(job)
             if _get(body, "state") != "UploadComplete" or job["state"] != "Open":
                 raise _error(400, "INVALIDJOBSTATE", "Only an Open job can be UploadComplete")
+            if not job["csv"]:
+                raise _error(400, "INVALIDJOBSTATE", "The job has no data to process")
             self._run_job(job)
             return 200, _job_info(job)
         if method == "GET" and len(rest) == 1:
@@ -1432,21 +1499,32 @@ class _Handler(BaseHTTPRequestHandler):
             return
         raw = self.rfile.read(length) if length else b""
         status, answer, headers, stall = emulator.handle(self.command, self.path, self.headers, raw)
+        if stall == DROP_CONNECTION:
+            self.close_connection = True  # the work is done; the answer never leaves
+            return
         if stall:
             time.sleep(stall)
         self._send(status, answer, headers)
 
     def _send(self, status: int, answer: Any, headers: dict[str, str]) -> None:
         is_csv = isinstance(answer, str)
-        data = (
-            b"" if answer is None else (answer.encode() if is_csv else json.dumps(answer).encode())
-        )
+        is_xml = isinstance(answer, bytes)
+        if is_xml:
+            data = answer
+        else:
+            data = (
+                b""
+                if answer is None
+                else (answer.encode() if is_csv else json.dumps(answer).encode())
+            )
         try:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
             if answer is not None:
-                self.send_header("Content-Type", "text/csv" if is_csv else "application/json")
+                kind = "text/xml; charset=utf-8" if is_xml else None
+                kind = kind or ("text/csv" if is_csv else "application/json")
+                self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -85,6 +85,11 @@ REFUSALS: dict[str, tuple[str, dict[str, Any], str]] = {
         {**BASE, "salesforce_daily_limit_share": 1.5},
         "at most 1",
     ),
+    "role values as text": (
+        "salesforce_add_role_values",
+        {**BASE, "salesforce_add_role_values": "yes"},
+        'expected true or false, got "yes"',
+    ),
     "a misspelt setting": (
         "salesforce_client_secrt",
         {**BASE, "salesforce_client_secrt": CLIENT_SECRET},

@@ -158,3 +158,110 @@ def test_a_bulk_row_salesforce_refuses_is_a_reject_with_its_code(
     rejects = [(r["key"], r["code"]) for r in workspace.rejects()]
     assert ("u1", "INVALID_EMAIL_ADDRESS") in rejects
     assert len(salesforce.contacts()) == 5
+
+
+def test_bulk_requests_applied_but_unanswered_end_in_the_clean_state(
+    tmp_path: Path, clean_state: dict[str, Any]
+) -> None:
+    with new_emulator(timeout_delay_seconds=0.8) as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        # The job is made, its CSV stored, its close applied: each answer comes too late.
+        emulator.inject("timeout", path_contains="/jobs/ingest", method="POST")
+        emulator.inject("timeout", path_contains="/batches", method="PUT")
+        emulator.inject("timeout", path_contains="/jobs/ingest/", method="PATCH")
+        result = workspace.run(_pipeline(), salesforce_bulk_threshold=3, **SHORT_TIMEOUT)
+        final = _final_state(emulator)
+        faults = list(emulator.faults)
+
+    assert result.returncode == 0, result.stderr
+    assert faults == []
+    assert final == clean_state
+    assert workspace.rejects() == []
+    assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
+
+
+def test_a_bulk_upload_failing_every_retry_stops_the_run_and_the_next_run_completes(
+    tmp_path: Path, clean_state: dict[str, Any]
+) -> None:
+    with new_emulator() as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        for _ in range(6):  # every attempt of the Accounts' upload fails
+            emulator.inject("500", path_contains="/batches", method="PUT")
+        stopped = workspace.run(_pipeline(), salesforce_bulk_threshold=3)
+        resumed = workspace.run(_pipeline(), salesforce_bulk_threshold=3)
+        final = _final_state(emulator)
+
+    assert stopped.returncode == 1
+    assert "Traceback" not in stopped.stderr
+    assert stopped.states == []
+    assert "failed after 5 retries: 500 UNKNOWN_EXCEPTION" in stopped.stderr
+    assert resumed.returncode == 0, resumed.stderr
+    assert final == clean_state
+    assert workspace.rejects() == []
+
+
+def test_fields_invisible_for_a_while_after_their_grant_are_waited_for_then_written(
+    tmp_path: Path, clean_state: dict[str, Any]
+) -> None:
+    with new_emulator(grant_delay_seconds=1.5) as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        result = workspace.run(_pipeline())
+        final = _final_state(emulator)
+        refused = [c for c in emulator.calls if c.status == 400]
+
+    assert result.returncode == 0, result.stderr
+    assert "new Account fields not visible yet; describing again" in result.stderr
+    assert refused == []  # nothing was sent before the fields showed
+    assert final == clean_state
+    assert workspace.rejects() == []
+
+
+def test_fields_that_stay_invisible_stop_the_run_before_writing_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    with new_emulator(grant_delay_seconds=60) as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        result = workspace.run(_pipeline(), salesforce_field_visibility_timeout_seconds=0.5)
+        written = emulator.writes("Account") + emulator.writes("Contact")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.states == []
+    assert written == []
+    assert "salesforce_field_visibility_timeout_seconds 0.5" in result.stderr
+
+
+def test_writes_applied_but_answered_by_a_dropped_connection_end_in_the_clean_state(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator, clean_state: dict[str, Any]
+) -> None:
+    salesforce.inject("drop", path_contains="/composite/sobjects/Account")
+    salesforce.inject("drop", path_contains="/composite/sobjects/Contact")
+    salesforce.inject("drop", method="POST", sobject="AccountContactRelation")
+    salesforce.inject("drop", method="PATCH", sobject="AccountContactRelation")
+    salesforce.inject("drop", path_contains="/tooling/")
+
+    result = workspace.run(_pipeline())
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("connection failed") == 5
+    assert list(salesforce.faults) == []
+    assert _final_state(salesforce) == clean_state
+    assert workspace.rejects() == []
+    assert result.states == [{"bookmarks": {"tracks": "2026-03-02"}}]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["collections", "bulk"])
+def test_fields_described_before_writes_may_use_them_are_retried_until_they_can(
+    tmp_path: Path, clean_state: dict[str, Any], bulk: bool
+) -> None:
+    settings = {"salesforce_bulk_threshold": 3} if bulk else {}
+    with new_emulator(grant_delay_seconds=2.0, describe_ahead=True) as emulator:
+        workspace = SalesforceWorkspace(tmp_path, emulator=emulator)
+        result = workspace.run(_pipeline(), salesforce_backoff_base_seconds=0.2, **settings)
+        final = _final_state(emulator)
+        refused = [c for c in emulator.calls if c.status == 400]
+
+    assert result.returncode == 0, result.stderr
+    assert refused  # queries or writes met INVALID_FIELD for a while
+    assert final == clean_state
+    assert workspace.rejects() == []

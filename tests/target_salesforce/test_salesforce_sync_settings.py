@@ -90,3 +90,73 @@ def test_a_native_field_if_empty_never_overwrites_what_sales_typed(
     run("222")
     (ann,) = salesforce.records("Contact")
     assert ann["Phone"] == "999"
+
+
+def test_if_empty_keeps_what_sales_typed_on_a_contact_adopted_by_email_in_the_same_run(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    sales_id = salesforce.add_record(
+        "Contact", FirstName="Annie", LastName="Lee-Smith", Title="VP Eng", Email="ann@acme.com"
+    )
+    bob_id = salesforce.add_record("Contact", LastName="Jones", Email="bob@acme.com")
+
+    result = workspace.run(pipeline())
+
+    assert result.returncode == 0, result.stderr
+    contacts = salesforce.contacts()
+    ann, bob = contacts["u1"], contacts["u2"]
+    assert (ann["Id"], bob["Id"]) == (sales_id, bob_id)  # adopted, not duplicated
+    assert (ann["FirstName"], ann["LastName"], ann["Title"]) == ("Annie", "Lee-Smith", "VP Eng")
+    assert ann["PLG_User_Id__c"] == "u1" and ann["PLG_Segments__c"] == "power_user"
+    assert bob["LastName"] == "Jones"  # never the placeholder over a name sales typed
+    assert workspace.rejects() == []
+
+
+def test_overwrite_writes_the_traits_over_what_sales_typed(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    salesforce.add_record("Contact", FirstName="Annie", LastName="Lee-Smith", Email="ann@acme.com")
+    natives = {
+        "contacts": [
+            {"field": "firstName", "property": "firstname", "mode": "overwrite"},
+            {"field": "lastName", "property": "lastname", "mode": "overwrite"},
+        ]
+    }
+
+    result = workspace.run(pipeline(), native_fields=natives)
+
+    assert result.returncode == 0, result.stderr
+    ann = salesforce.contacts()["u1"]
+    assert (ann["FirstName"], ann["LastName"], ann["Title"]) == ("Ann", "Lee", "CTO")
+
+
+def test_a_placeholder_last_name_is_replaced_once_the_trait_arrives_and_if_empty_holds_after(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    messages = pipeline()
+    messages[6] = contact("u2", "bob@acme.com", primary_account_id="a2")
+    assert workspace.run(messages).returncode == 0
+    assert salesforce.contacts()["u2"]["LastName"] == "[not provided]"
+
+    messages[6] = contact("u2", "bob@acme.com", primary_account_id="a2", lastName="Jones")
+    assert workspace.run(messages).returncode == 0
+    assert salesforce.contacts()["u2"]["LastName"] == "Jones"
+
+    bob = salesforce.contacts()["u2"]
+    salesforce.edit_record("Contact", bob["Id"], LastName="Jones-Smith")  # a sales rep
+    messages[6] = contact("u2", "bob@acme.com", primary_account_id="a2", lastName="Jonas")
+    assert workspace.run(messages).returncode == 0
+    assert salesforce.contacts()["u2"]["LastName"] == "Jones-Smith"
+
+
+def test_an_account_adopted_by_domain_keeps_its_name_and_website(
+    workspace: SalesforceWorkspace, salesforce: SalesforceEmulator
+) -> None:
+    salesforce.add_record("Account", Name="ACME (sales)", Website="https://www.acme.com")
+
+    result = workspace.run(_companies_only())
+
+    assert result.returncode == 0, result.stderr
+    acme = salesforce.accounts()["a1"]
+    assert (acme["Name"], acme["Website"]) == ("ACME (sales)", "https://www.acme.com")
+    assert salesforce.accounts()["a2"]["Name"] == "Company a2"

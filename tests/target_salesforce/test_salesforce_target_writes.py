@@ -158,7 +158,9 @@ def test_a_contact_that_sales_created_is_adopted_by_email_not_duplicated(
 
     assert result.returncode == 0, result.stderr
     contacts = salesforce.contacts()
-    assert contacts["u1"]["LastName"] == "Lee"  # the trait, written over the sales name
+    # native_fields' default (firstname, lastname, jobtitle if_empty): what sales typed stays.
+    assert (contacts["u1"]["FirstName"], contacts["u1"]["LastName"]) == ("Ann", "Lee-Smith")
+    assert contacts["u1"]["Title"] == "CTO"  # it was empty
     assert len([c for c in contacts.values() if c.get("Email") == "ann@acme.com"]) == 1
     assert "u2" not in contacts
     rejects = {r["key"]: r for r in workspace.rejects()}
@@ -172,7 +174,7 @@ def test_a_role_the_picklist_does_not_allow_is_a_reject_naming_it(
     messages = pipeline()
     messages[-3] = association("u1", "a2", role="Billing Owner")
 
-    result = workspace.run(messages)
+    result = workspace.run(messages, salesforce_add_role_values=False)
 
     assert result.returncode == 0, result.stderr
     rejects = workspace.rejects()

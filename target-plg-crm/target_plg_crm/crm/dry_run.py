@@ -48,6 +48,16 @@ class DryRunCRM(CRMClient):
         self._known_ids: dict[tuple[str, str], str] = {}
         self._labels: set[str] | None = None
         self._companies_listed = False
+        plan.read_calls = self.plan_read_calls
+
+    def plan_read_calls(self, object_type: str, id_property: str, records: int) -> None:
+        """The real run's matching reads (batch reads of `max_batch_size`), once the id
+        property exists."""
+        if records and id_property in self.inner.property_names(object_type):
+            self.plan.add_calls(
+                f"POST /crm/v3/objects/{object_type}/batch/read",
+                _batches(records, self.max_batch_size),
+            )
 
     @property
     def identity(self) -> str:

@@ -9,6 +9,7 @@ from target_plg_crm.crm.hubspot.crm import HubSpotCRM
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.local.crm import LocalCRM
 from target_plg_crm.crm.salesforce.crm import SalesforceCRM
+from target_plg_crm.crm.salesforce.dry_run import SalesforceDryRunCRM
 from target_plg_crm.plan import Plan
 from target_plg_crm.settings import TargetSettings
 
@@ -32,6 +33,8 @@ def open_crm(settings: TargetSettings, logger: logging.Logger, plan: Plan | None
         )
     else:
         client = LocalCRM(settings.local_path, read_only=settings.dry_run)
+    if plan is not None and isinstance(client, SalesforceCRM):
+        return SalesforceDryRunCRM(client, plan)
     if plan is not None:
         return DryRunCRM(client, plan)
     return client

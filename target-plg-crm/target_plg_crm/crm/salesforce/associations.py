@@ -27,12 +27,23 @@ from target_plg_crm.crm.salesforce.errors import (
     unexpected,
 )
 from target_plg_crm.crm.salesforce.fields import SOBJECTS, json_value
+from target_plg_crm.crm.salesforce.metadata_api import (
+    MAX_VALUE_LENGTH,
+    ROLES_VALUE_SET,
+    MetadataAPIError,
+    SalesforceMetadataAPI,
+)
 from target_plg_crm.crm.salesforce.provisioning import SalesforceProvisioning
 from target_plg_crm.crm.writes import AssociationInput, Outcome, WriteResult
 
 RELATION = SOBJECTS[ASSOCIATIONS]
 RECORD_ATTEMPTS = 4
 Pair = tuple[str, str]
+
+
+def split_roles(role: str | None) -> list[str]:
+    """The values of a role (`;`-separated, as a multi-select picklist holds them)."""
+    return [r.strip() for r in (role or "").split(";") if r.strip()]
 
 
 class SalesforceAssociations:
@@ -47,12 +58,16 @@ class SalesforceAssociations:
         self.logger = logger
         self._reported_off = False
         self._last_refusal: dict[int, tuple[str, str]] = {}
+        self.metadata = SalesforceMetadataAPI(http, logger)
+        #: Role values Salesforce refused to add this run (not asked for again).
+        self.refused_roles: set[str] = set()
 
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """Make each membership's relation carry its role and fields; one result per input."""
         if not self.provisioning.associations_available():
             return self._without_relations(inputs)
         self._last_refusal.clear()
+        self.add_missing_roles(inputs)
         existing = self._read([a.contact_id for a in inputs])
         results: list[WriteResult | None] = [None] * len(inputs)
         pending = list(range(len(inputs)))
@@ -62,7 +77,9 @@ class SalesforceAssociations:
             if not retry:
                 break
             attempt += 1
-            if attempt >= RECORD_ATTEMPTS:
+            invisible = all(self._last_refusal.get(i, ("",))[0] == "INVALID_FIELD" for i in retry)
+            waiting = invisible and self.http.may_wait_for_fields(attempt - 1)
+            if attempt >= RECORD_ATTEMPTS and not waiting:
                 for index in retry:
                     code, message = self._last_refusal.get(index, ("NO_ANSWER", ""))
                     results[index] = results[index] or WriteResult.rejected(
@@ -74,6 +91,52 @@ class SalesforceAssociations:
             pending = retry
         unanswered = WriteResult.rejected("NO_ANSWER", "Salesforce did not answer")
         return [r or unanswered for r in results]
+
+    def missing_roles(self, inputs: Sequence[AssociationInput]) -> list[str]:
+        """Roles of active memberships the restricted Roles picklist lacks (in order seen)."""
+        roles = (self.provisioning.field_described(ASSOCIATIONS, "Roles") or {}).copy()
+        if not roles.get("restrictedPicklist"):
+            return []
+        allowed = {
+            str(p.get("value")).casefold()
+            for p in roles.get("picklistValues") or []
+            if p.get("active", True)
+        }
+        wanted = [r for a in inputs if a.active for r in split_roles(a.role)]
+        return [
+            r
+            for r in dict.fromkeys(wanted)
+            if r.casefold() not in allowed and len(r) <= MAX_VALUE_LENGTH
+        ]
+
+    def add_missing_roles(self, inputs: Sequence[AssociationInput]) -> None:
+        """With `salesforce_add_role_values`, add the roles Roles lacks to its value set.
+
+        A refusal (e.g. no Modify Metadata permission) is logged once; the relations with
+        those roles are then rejected by Salesforce with a reason naming the value.
+        """
+        if not self.provisioning.settings.add_role_values:
+            return
+        missing = [r for r in self.missing_roles(inputs) if r not in self.refused_roles]
+        if not missing:
+            return
+        try:
+            self.metadata.add_standard_values(ROLES_VALUE_SET, missing)
+        except MetadataAPIError as error:
+            self.refused_roles.update(missing)
+            self.logger.warning(
+                "Salesforce: roles %s were not added to AccountContactRelation.Roles (%s); "
+                "their relations are rejected until an admin adds them",
+                missing,
+                error,
+            )
+            return
+        described = self.provisioning.field_described(ASSOCIATIONS, "Roles")
+        if described is not None:
+            values = described.setdefault("picklistValues", [])
+            values.extend(
+                {"value": r, "label": r, "active": True, "defaultValue": False} for r in missing
+            )
 
     def _without_relations(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         if not self._reported_off:
@@ -119,8 +182,7 @@ class SalesforceAssociations:
             target = self.provisioning.target(ASSOCIATIONS, name)
             if target is not None:
                 body[target.api_name] = json_value(target.kind, value)
-        roles = [r.strip() for r in (association.role or "").split(";") if r.strip()]
-        body["Roles"] = ";".join(dict.fromkeys(roles)) or None
+        body["Roles"] = ";".join(dict.fromkeys(split_roles(association.role))) or None
         body.update(IsActive=True, EndDate=None)
         return body
 

@@ -4,7 +4,10 @@ Above `salesforce_bulk_threshold` records, an object type's upserts by external 
 through one job (`POST /jobs/ingest`, the CSV in one `PUT .../batches`, `PATCH` to
 UploadComplete, polled until JobComplete) instead of ceil(n/200) collection calls. The
 results come back as CSV in any order and are matched to the records by their external
-id. In the CSV `#N/A` clears a field and an empty value leaves it unchanged, so a null is
+id. A request applied but unanswered is sent again: a second upload is refused ("multiple
+contents", the first landed) and a second close finds the job closed (read back), so
+both carry on; an upload that fails otherwise aborts the job and the records go through
+collections. In the CSV `#N/A` clears a field and an empty value leaves it unchanged, so a null is
 sent as `#N/A` and a field a record does not carry as empty.
 """
 
@@ -16,6 +19,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import requests
 
 from target_plg_crm.crm.errors import CRMError
 from target_plg_crm.crm.salesforce.client import SalesforceHTTP
@@ -59,6 +64,12 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def _uploaded_before(response: requests.Response) -> bool:
+    """A PUT refused because the job holds its data already: the same PUT, sent again after
+    its answer was lost, had landed (Bulk API 2.0 takes one upload per job)."""
+    return response.status_code == 400 and "multiple contents" in response.text.lower()
+
+
 def _error_parts(text: str) -> tuple[str, str]:
     """`CODE:message:fields --` -> (CODE, message)."""
     code, _, rest = text.partition(":")
@@ -93,15 +104,34 @@ class SalesforceBulk:
         uploaded = self.http.request(
             "PUT", f"{JOB_PATH}/{job}/batches", data=to_csv(rows), content_type="text/csv"
         )
-        if uploaded.status_code not in (200, 201):
-            raise unexpected(uploaded, f"upload the {sobject} job's CSV")
+        if uploaded.status_code not in (200, 201) and not _uploaded_before(uploaded):
+            self._abort(job)
+            return [None] * len(rows)  # nothing processed: collections take the records
         closed = self.http.request("PATCH", f"{JOB_PATH}/{job}", {"state": "UploadComplete"})
-        if closed.status_code != 200:
+        if closed.status_code != 200 and not self._closed(job):
             raise unexpected(closed, f"close the {sobject} job")
-        self._wait(job, sobject)
+        if not self._wait(job, sobject):
+            return [None] * len(rows)  # fields not visible to the job yet: collections wait
         return self._results(job, external, rows)
 
-    def _wait(self, job: str, sobject: str) -> None:
+    def _closed(self, job: str) -> bool:
+        """Whether a close that was refused had been applied already (its answer lost,
+        the retry refused because the job is no longer Open)."""
+        response = self.http.request("GET", f"{JOB_PATH}/{job}")
+        state = (response_json(response) or {}).get("state")
+        return response.status_code == 200 and state in (
+            "UploadComplete",
+            "InProgress",
+            *DONE_STATES,
+        )
+
+    def _abort(self, job: str) -> None:
+        """Abort a job whose upload failed (its records are sent through collections)."""
+        self.http.request("PATCH", f"{JOB_PATH}/{job}", {"state": "Aborted"})
+
+    def _wait(self, job: str, sobject: str) -> bool:
+        """Poll until the job is done: True when complete, False when it failed because a
+        column names a field the user cannot see yet (just created); raises otherwise."""
         started = time.monotonic()
         attempt = 0
         while True:
@@ -111,7 +141,12 @@ class SalesforceBulk:
             info = response_json(response) or {}
             state = info.get("state")
             if state == "JobComplete":
-                return
+                return True
+            if (
+                state == "Failed"
+                and "field name not found" in str(info.get("errorMessage")).lower()
+            ):
+                return False
             if state in DONE_STATES:
                 raise CRMError(
                     f"Salesforce Bulk API job {job} ({sobject}) ended {state}: "

@@ -42,10 +42,12 @@ COLLECTION_SIZE = 200
 #: SOQL `IN (...)` lists are kept this short so that a query URL stays well under 16 KB.
 QUERY_IN_SIZE = 200
 BACKOFF_MAX_SECONDS = 60.0
-#: Times a query naming a field not visible yet (just granted) is asked again.
-INVISIBLE_FIELD_RETRIES = 4
-_VERSION_PREFIX = re.compile(r"^/services/data/v[0-9.]+")
+#: Most times one request refused with INVALID_FIELD (a field not visible yet) is sent
+#: again, within `salesforce_field_visibility_timeout_seconds`.
+INVISIBLE_FIELD_RETRIES = 12
+_VERSION_PREFIX = re.compile(r"^/services/data/v[0-9.]+|(?<=^/services/Soap/m)/[0-9.]+")
 _RECORD_ID = re.compile(r"/(?=[a-zA-Z]*[0-9])[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?(?=/|$)")
+_QUERY_LOCATOR = re.compile(r"^/query/.+")
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -82,9 +84,11 @@ class DailyUsage:
 
 def endpoint_name(method: str, path: str) -> str:
     """`PATCH /composite/sobjects/Contact/PLG_User_Id__c`: the path without the host, the
-    API version, ids and the query string."""
+    API version, ids, query locators (`GET /query/{next}`: a further page) and the query
+    string."""
     route = urlsplit(path).path
     route = _VERSION_PREFIX.sub("", route)
+    route = _QUERY_LOCATOR.sub("/query/{next}", route)
     route = _RECORD_ID.sub("/{id}", route)
     return f"{method} {route}"
 
@@ -115,6 +119,7 @@ class SalesforceHTTP:
         self.usage = DailyUsage()
         self.session = requests.Session()
         self._token: AccessToken | None = None
+        self._invisible_since: float | None = None
 
     @property
     def data_path(self) -> str:
@@ -142,8 +147,33 @@ class SalesforceHTTP:
         ceiling = min(BACKOFF_MAX_SECONDS, self.settings.backoff_base_seconds * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
+    def may_wait_for_fields(self, attempt: int) -> bool:
+        """After an INVALID_FIELD refusal: whether to send again (`attempt` 0-based).
+
+        A field created and granted moments ago stays invisible for a while; the run
+        waits for it until `salesforce_field_visibility_timeout_seconds` have passed since
+        the first such refusal (and at most INVISIBLE_FIELD_RETRIES times a request).
+        """
+        now = time.monotonic()
+        if self._invisible_since is None:
+            self._invisible_since = now
+        limit = self.settings.field_visibility_timeout_seconds
+        return attempt < INVISIBLE_FIELD_RETRIES and now - self._invisible_since < limit
+
+    def renew_token(self) -> None:
+        """Fetch a new access token (the session expired or was revoked)."""
+        self.logger.info("Salesforce session expired: fetching a new access token")
+        self._token = self.tokens.fetch()
+        self.counter.token_refreshes += 1
+
     def _send(
-        self, method: str, path: str, body: Any, params: Any, raw: tuple[bytes, str] | None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Any,
+        raw: tuple[bytes, str] | None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         if self.usage.reached(self.settings.daily_limit_share):
             raise SalesforceDailyLimitError(
@@ -162,6 +192,7 @@ class SalesforceHTTP:
         }
         if raw is not None:
             headers["Content-Type"] = raw[1]
+        headers.update(extra_headers or {})
         return self.session.request(
             method,
             url,
@@ -198,7 +229,7 @@ class SalesforceHTTP:
                 response = self._send(method, full, body, params, raw)
             except requests.Timeout:
                 problem = f"no answer within {self.settings.timeout_seconds:g} s"
-            except requests.ConnectionError as error:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
                 problem = f"connection failed ({type(error).__name__})"
             else:
                 self.usage.observe(response.headers)
@@ -210,9 +241,7 @@ class SalesforceHTTP:
                             f"Salesforce refused a fresh access token on {method} {path}: "
                             f"{', '.join(sorted(codes)) or status}"
                         )
-                    self.logger.info("Salesforce session expired: fetching a new access token")
-                    self._token = self.tokens.fetch()
-                    self.counter.token_refreshes += 1
+                    self.renew_token()
                     refreshed = True
                     continue
                 if status == 403 and "REQUEST_LIMIT_EXCEEDED" in codes:
@@ -242,20 +271,33 @@ class SalesforceHTTP:
             )
             time.sleep(wait)
 
+    def send_once(
+        self, path: str, data: bytes, content_type: str, headers: Mapping[str, str]
+    ) -> requests.Response:
+        """One POST of a raw body (a SOAP envelope), counted, within the daily limit; the
+        caller retries (SOAP answers its faults with 500, which `request` would retry)."""
+        response = self._send("POST", path, None, None, (data, content_type), headers)
+        self.usage.observe(response.headers)
+        return response
+
     def query(self, soql: str) -> list[dict[str, Any]]:
         """Every record of a SOQL query (following `nextRecordsUrl`).
 
         A field granted moments ago may not be visible yet (INVALID_FIELD): the query is
-        asked again a few times with backoff before that stops the run.
+        asked again with backoff (`may_wait_for_fields`) before that stops the run.
         """
         records: list[dict[str, Any]] = []
         response = self.request("GET", "/query", params={"q": soql})
-        for attempt in range(INVISIBLE_FIELD_RETRIES):
+        attempt = 0
+        while True:
             codes = {error_code(e) for e in error_entries(response_json(response))}
             if response.status_code != 400 or "INVALID_FIELD" not in codes:
                 break
+            if not self.may_wait_for_fields(attempt):
+                break
             self.logger.info("Salesforce query names a field not visible yet; asking again")
             time.sleep(self.backoff(attempt))
+            attempt += 1
             response = self.request("GET", "/query", params={"q": soql})
         while True:
             if response.status_code != 200:

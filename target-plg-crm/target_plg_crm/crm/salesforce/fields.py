@@ -10,13 +10,15 @@ A property `plg_engagement_score` (prefix `plg_`) becomes the custom field
 
 A few properties have a native home instead (`NATIVE_FIELDS`): a contact's `email`,
 `first_name`, `last_name`, `title`; an account's `name` and `domain` (Website). Values
-cross the interface as strings and are sent as JSON of the field's type ("" -> null).
+cross the interface as strings and are sent as JSON of the field's type ("" -> null;
+date-times in UTC to the millisecond, as Salesforce parses them).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -140,4 +142,19 @@ def json_value(kind: str, value: str) -> Any:
         return int(number) if number == number.to_integral_value() else float(number)
     if kind in ("Checkbox", "boolean"):
         return value == "true"
+    if kind in ("DateTime", "datetime"):
+        return datetime_value(value)
     return value
+
+
+def datetime_value(value: str) -> str:
+    """An ISO 8601 date-time as Salesforce parses it: UTC, milliseconds, `Z`
+    (`2026-06-29T09:39:52.987000Z` -> `2026-06-29T09:39:52.987Z`; a bare date is midnight)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value  # Salesforce refuses it for that record, with its reason
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -74,6 +74,7 @@ class SalesforceObjects:
         """Write through `http`; field names and types come from `provisioning`."""
         self.bulk = SalesforceBulk(http)
         self.bulk_threshold = bulk_threshold
+        self.if_empty = http.settings.if_empty_fields
         self.http = http
         self.provisioning = provisioning
         self.prefix = prefix
@@ -99,6 +100,19 @@ class SalesforceObjects:
         body.update(self._fields(object_type, item.properties))
         body[self.provisioning.external_id_field(object_type)] = item.key
         return body
+
+    def _keep_filled(self, object_type: str, record: _Record, row: Mapping[str, Any]) -> None:
+        """`native_fields: if_empty`: leave out the standard fields `row` (the record as
+        Salesforce holds it) already has a value for (the LastName placeholder is none)."""
+        for name in self.if_empty.get(object_type, ()):
+            current = row.get(name)
+            if name in record.body and current not in (None, "", LAST_NAME_PLACEHOLDER):
+                del record.body[name]
+
+    def _if_empty_columns(self, object_type: str) -> list[str]:
+        """The standard fields to read with the match, to honour `if_empty`."""
+        names = sorted(self.if_empty.get(object_type, ()))
+        return [n for n in names if self.provisioning.field_described(object_type, n)]
 
     def _primary_account(self, item: UpsertInput) -> str:
         return item.properties.get(f"{self.prefix}primary_account_id") or ""
@@ -137,8 +151,8 @@ class SalesforceObjects:
         if object_type == CONTACTS:
             self._set_account_ids(inputs, records)
             self._match_contacts(inputs, records, results)
-        elif any("Name" not in r.body for r in records):
-            self._name_new_accounts(inputs, records)
+        else:
+            self._match_accounts(inputs, records)
         records = [r for r in records if results[r.index] is None]
         upserts = [r for r in records if not r.adopt_id]
         if len(upserts) > self.bulk_threshold:
@@ -166,6 +180,7 @@ class SalesforceObjects:
             )
             for index, item in enumerate(inputs)
         ]
+        self._keep_filled_by_id(object_type, records)
         while records:
             retry = self._send(object_type, records, results)
             if retry:
@@ -185,23 +200,13 @@ class SalesforceObjects:
     ) -> None:
         """Adopt sales-created Contacts by e-mail; name the new ones (LastName is required)."""
         external = self.provisioning.external_id_field(CONTACTS)
-        by_key: dict[str, dict[str, Any]] = {}
-        by_email: dict[str, list[dict[str, Any]]] = {}
-        select = f"Id, Email, {external}"
         keys = [inputs[r.index].key for r in records]
         emails = sorted({str(r.body["Email"]).lower() for r in records if r.body.get("Email")})
-        # Two plain `IN` queries (no OR): our ids, then the e-mails.
-        for column, values in ((external, keys), ("Email", emails)):
-            for chunk in chunks(values, MATCH_QUERY_SIZE):
-                where = f"{column} IN ({', '.join(soql_quote(v) for v in chunk)})"
-                for row in self._existing("Contact", select, where):
-                    if row.get(external):
-                        by_key[str(row[external])] = row
-                    if row.get("Email") and column == "Email":
-                        by_email.setdefault(str(row["Email"]).lower(), []).append(row)
+        by_key, by_email = self.existing_contacts(keys, emails)
         for record in records:
             key = inputs[record.index].key
             if key in by_key:
+                self._keep_filled(CONTACTS, record, by_key[key])
                 continue
             email = str(record.body.get("Email") or "").lower()
             free = [r for r in by_email.get(email, []) if not r.get(external)] if email else []
@@ -214,22 +219,69 @@ class SalesforceObjects:
                 )
             elif free:
                 record.adopt_id = str(free[0]["Id"])
+                self._keep_filled(CONTACTS, record, free[0])
                 self.logger.info("Salesforce: adopting Contact %s by email", record.adopt_id)
             elif "LastName" not in record.body:
                 record.body["LastName"] = LAST_NAME_PLACEHOLDER
 
-    def _name_new_accounts(self, inputs: Sequence[UpsertInput], records: list[_Record]) -> None:
-        """Account.Name is required: a new Account without a name is named by its id."""
+    def existing_contacts(
+        self, keys: Sequence[str], emails: Sequence[str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        """Contacts holding these external ids (by id) and these e-mails (by lower-case
+        e-mail): two plain `IN` queries (no OR), 100 values each. Before the external id
+        field exists (a dry run on a fresh org) only the e-mails are read."""
+        external = self.provisioning.external_id_field(CONTACTS)
+        has_external = self.provisioning.field_described(CONTACTS, external) is not None
+        columns = ["Id", "Email", *([external] if has_external else [])]
+        select = ", ".join([*columns, *self._if_empty_columns(CONTACTS)])
+        by_key: dict[str, dict[str, Any]] = {}
+        by_email: dict[str, list[dict[str, Any]]] = {}
+        searches = ((external, keys), ("Email", emails)) if has_external else (("Email", emails),)
+        for column, values in searches:
+            for chunk in chunks(values, MATCH_QUERY_SIZE):
+                where = f"{column} IN ({', '.join(soql_quote(v) for v in chunk)})"
+                for row in self._existing("Contact", select, where):
+                    if row.get(external):
+                        by_key[str(row[external])] = row
+                    if row.get("Email") and column == "Email":
+                        by_email.setdefault(str(row["Email"]).lower(), []).append(row)
+        return by_key, by_email
+
+    def body_fields(self, object_type: str, item: UpsertInput) -> dict[str, Any]:
+        """The fields a record is sent with (before matching), for the dry run's plan."""
+        return self._body(object_type, item)
+
+    def _match_accounts(self, inputs: Sequence[UpsertInput], records: list[_Record]) -> None:
+        """Account.Name is required: a new Account without a name is named by its id; an
+        existing one keeps the `if_empty` standard fields it has (one read per 100)."""
         external = self.provisioning.external_id_field(COMPANIES)
-        unnamed = [r for r in records if "Name" not in r.body]
-        found: set[str] = set()
-        for chunk in chunks(unnamed, MATCH_QUERY_SIZE):
+        columns = self._if_empty_columns(COMPANIES)
+        wanted = [r for r in records if "Name" not in r.body or any(c in r.body for c in columns)]
+        found: dict[str, dict[str, Any]] = {}
+        select = ", ".join(["Id", external, *columns])
+        for chunk in chunks(wanted, MATCH_QUERY_SIZE):
             keys = ", ".join(soql_quote(inputs[r.index].key) for r in chunk)
-            rows = self._existing("Account", f"Id, {external}", f"{external} IN ({keys})")
-            found.update(str(row.get(external)) for row in rows)
-        for record in unnamed:
-            if inputs[record.index].key not in found:
+            rows = self._existing("Account", select, f"{external} IN ({keys})")
+            found.update({str(row.get(external)): row for row in rows})
+        for record in wanted:
+            row = found.get(inputs[record.index].key)
+            if row is not None:
+                self._keep_filled(COMPANIES, record, row)
+            elif "Name" not in record.body:
                 record.body["Name"] = inputs[record.index].key
+
+    def _keep_filled_by_id(self, object_type: str, records: list[_Record]) -> None:
+        """`if_empty` for records updated by Id (Accounts adopted by domain)."""
+        columns = self._if_empty_columns(object_type)
+        wanted = [r for r in records if any(c in r.body for c in columns)]
+        rows: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(wanted, MATCH_QUERY_SIZE):
+            ids = ", ".join(soql_quote(str(r.adopt_id)) for r in chunk)
+            select = ", ".join(["Id", *columns])
+            for row in self._existing(SOBJECTS[object_type], select, f"Id IN ({ids})"):
+                rows[str(row["Id"])] = row
+        for record in wanted:
+            self._keep_filled(object_type, record, rows.get(str(record.adopt_id)) or {})
 
     def _send(
         self, object_type: str, records: list[_Record], results: list[WriteResult | None]
@@ -331,7 +383,7 @@ class SalesforceObjects:
         retry = []
         for record in records:
             record.attempts += 1
-            if code == "INVALID_FIELD" and record.attempts < RECORD_ATTEMPTS:
+            if code == "INVALID_FIELD" and self.http.may_wait_for_fields(record.attempts - 1):
                 retry.append(record)
             else:
                 results[record.index] = WriteResult.rejected(code, message)

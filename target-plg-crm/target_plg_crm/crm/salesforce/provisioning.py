@@ -200,9 +200,10 @@ class SalesforceProvisioning:
             for spec in missing:
                 self._create_field(spec)
             self._grant(missing)
+            self._await_visible(SOBJECTS[object_type], missing)
         for spec in missing:
             fields = self._described.get(spec.sobject)
-            if fields is not None:
+            if fields is not None and spec.api_name.lower() not in fields:
                 fields[spec.api_name.lower()] = {
                     "name": spec.api_name,
                     "type": spec.type,
@@ -211,6 +212,40 @@ class SalesforceProvisioning:
                     "externalId": spec.external_id,
                 }
         self._ready.add(object_type)
+
+    def _await_visible(self, sobject: str, specs: Sequence[FieldSpec]) -> None:
+        """Describe `sobject` again (with backoff) until the user sees the new fields.
+
+        Salesforce applies new field-level security after a moment; writing before that
+        is refused (INVALID_FIELD). Bounded by `salesforce_field_visibility_timeout_seconds`:
+        past it the run stops before writing to the object (the next run carries on).
+        """
+        limit = self.settings.field_visibility_timeout_seconds
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            self._described.pop(sobject, None)
+            fields = self.describe(sobject) or {}
+            hidden = [s.api_name for s in specs if s.api_name.lower() not in fields]
+            if not hidden:
+                return
+            waited = time.monotonic() - started
+            if waited >= limit:
+                raise CRMError(
+                    f"Salesforce fields {', '.join(hidden)} on {sobject} were created and "
+                    f"granted but are still not visible to the integration user after "
+                    f"{waited:.0f} s (salesforce_field_visibility_timeout_seconds "
+                    f"{limit:g}): nothing was written to {sobject}; run again in a minute"
+                )
+            wait = min(self.http.backoff(attempt), max(0.0, limit - waited))
+            self.logger.info(
+                "Salesforce: %d new %s fields not visible yet; describing again in %.2f s",
+                len(hidden),
+                sobject,
+                wait,
+            )
+            time.sleep(wait)
+            attempt += 1
 
     def _plan(self, object_type: str) -> list[FieldSpec]:
         """The custom fields `object_type` needs; fills `targets` and `skipped`."""
