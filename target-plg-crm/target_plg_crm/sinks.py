@@ -611,6 +611,8 @@ class ContactsSink(_ObjectSink):
             pending.user_id,
             ContactRef(crm_id, pending.primary_account_id),
         )
+        if crm_id is not None and self.run.playbooks is not None:
+            self.run.playbooks.note_contact(pending.record, crm_id)
 
 
 class CompaniesSink(_ObjectSink):
@@ -640,6 +642,8 @@ class CompaniesSink(_ObjectSink):
         """Note the company's id for the associations of this run."""
         if crm_id is not None:
             self.run.directory.companies[pending.key] = crm_id
+            if self.run.playbooks is not None:
+                self.run.playbooks.note_company(pending.record, pending.key, crm_id)
 
     def leave_out(self, record: dict, why: str) -> None:
         """Note the company as not written."""
@@ -909,6 +913,7 @@ class AssociationsSink(CRMStreamSink):
             entry = self.run.ledger.get(ASSOCIATIONS, ledger_key)
             if entry is not None and entry.hash == digest:
                 self.run.summary.add(ASSOCIATIONS, "unchanged")
+                self._note_membership(record, account_id, contact_id, company_id)
                 continue
             previous = frozenset(entry.labels) if entry and entry.labels is not None else None
             pending.append(
@@ -928,6 +933,13 @@ class AssociationsSink(CRMStreamSink):
             )
         self._ensure_fields(pending)
         self._write(pending)
+
+    def _note_membership(
+        self, record: dict, account_id: str, contact_id: str, company_id: str
+    ) -> None:
+        """Playbooks choose members among the memberships the CRM accepted."""
+        if self.run.playbooks is not None:
+            self.run.playbooks.note_membership(record, account_id, contact_id, company_id)
 
     def _write(self, pending: Sequence[_PendingAssociation]) -> None:
         crm, ledger = self.run.crm, self.run.ledger
@@ -968,6 +980,7 @@ class AssociationsSink(CRMStreamSink):
                         ledger.forget_crm_id(COMPANIES, item.company_id)
                     continue
                 self.count(result)
+                self._note_membership(item.record, item.member[1], item.contact_id, item.company_id)
                 # A CRM that ends memberships needs to know whose each relation is.
                 member, account = item.member if crm.ends_memberships else (None, None)
                 accepted[item.key] = LedgerEntry(
