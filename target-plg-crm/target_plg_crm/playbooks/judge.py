@@ -3,8 +3,9 @@
 `enter`: `when` holds now and did not before (or the record is new); `exit`: it held
 and does not; `while`: it holds and the record changed since the playbook last acted on
 it. A playbook's first run on a CRM records where each record stands without acting
-(unless `fire_on_first_run`). Each crossing gets an id (`enter:3`, `while:<version>`)
-that names its actions forever, so a crossing is acted on once.
+(unless `fire_on_first_run`). Each crossing gets an id (`enter:3`: the third crossing
+of that record for that playbook) that names its actions forever, so a crossing is
+acted on once.
 """
 
 from __future__ import annotations
@@ -44,9 +45,7 @@ def judge(
         count, fired = before.crossings, before.fired_hash
         if crossed:
             count += 1
-            crossing_id = (
-                f"while:{record.hash}" if playbook.on == "while" else f"{playbook.on}:{count}"
-            )
+            crossing_id = f"{playbook.on}:{count}"
             if playbook.on == "while":
                 fired = record.hash
             if acting:

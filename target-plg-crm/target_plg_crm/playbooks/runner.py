@@ -157,8 +157,10 @@ class PlaybookRunner:
         self._count(maker.make_all(urls), summary, rejects)
 
     def _count(self, outcomes: ActionOutcomes, summary: RunSummary, rejects: RejectsFile) -> None:
-        summary.add(TASKS, "created", outcomes.tasks_created + outcomes.tasks_found)
-        summary.add(NOTIFICATIONS, "created", outcomes.notifications_sent)
+        if outcomes.tasks_created + outcomes.tasks_found:
+            summary.add(TASKS, "created", outcomes.tasks_created + outcomes.tasks_found)
+        if outcomes.notifications_sent:
+            summary.add(NOTIFICATIONS, "created", outcomes.notifications_sent)
         for action, code, reason in outcomes.refused or []:
             kind = TASKS if action.kind == "task" else NOTIFICATIONS
             summary.add(kind, "rejected")
