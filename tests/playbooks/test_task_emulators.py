@@ -131,3 +131,54 @@ def test_owners_need_their_scope(hubspot: HubSpotEmulator) -> None:
     answer = _send(hubspot, "GET", "/crm/v3/owners")
     assert answer.status_code == 403
     assert answer.json()["errors"][0]["context"]["requiredScopes"] == ["crm.objects.owners.read"]
+
+
+def _sf_task(contact: str, account: str, **fields: Any) -> dict[str, Any]:
+    base = {
+        "Subject": "Call",
+        "ActivityDate": "2026-03-04",
+        "Priority": "High",
+        "Status": "Not Started",
+        "TaskSubtype": "Call",
+        "WhoId": contact,
+        "WhatId": account,
+    }
+    return {
+        "attributes": {"type": "Task"},
+        **{k: v for k, v in {**base, **fields}.items() if v != "-"},
+    }
+
+
+SF_REFUSED = {
+    "a bad priority": ({"Priority": "Urgent"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+    "a bad status": ({"Status": "Done"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+    "a bad subtype": ({"TaskSubtype": "Meeting"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+    "a malformed WhoId": ({"WhoId": "nope"}, "MALFORMED_ID"),
+    "an Account as WhoId": ({"WhoId": "ACCOUNT"}, "FIELD_INTEGRITY_EXCEPTION"),
+    "a missing WhatId": ({"WhatId": "001000000009999AAA"}, "INVALID_CROSS_REFERENCE_KEY"),
+    "an unknown owner": ({"OwnerId": "005000000009999AAA"}, "INVALID_CROSS_REFERENCE_KEY"),
+    "an inactive owner": ({"OwnerId": "INACTIVE"}, "INVALID_CROSS_REFERENCE_KEY"),
+}
+
+
+@pytest.mark.parametrize("case", list(SF_REFUSED))
+def test_salesforce_refuses_a_bad_task_per_record(salesforce: Any, case: str) -> None:
+    from ..target_salesforce.test_salesforce_emulator_refusals import Org
+
+    org = Org(salesforce)
+    account = salesforce.add_record("Account", Name="Acme")
+    contact = salesforce.add_record("Contact", LastName="Ann", AccountId=account)
+    inactive = salesforce.add_user("gone@seller.example", active=False)
+    changes, code = SF_REFUSED[case]
+    names = {"ACCOUNT": account, "INACTIVE": inactive}
+    changes = {k: names.get(v, v) for k, v in changes.items()}
+    good = _sf_task(contact, account, OwnerId=salesforce.add_user("ada@seller.example"))
+    body = {"allOrNone": False, "records": [good, _sf_task(contact, account, **changes)]}
+
+    answer = org.call("POST", "/composite/sobjects", body)
+
+    assert answer.status_code == 200, answer.text
+    first, second = answer.json()
+    assert first["success"] and not second["success"]
+    assert second["errors"][0]["statusCode"] == code
+    assert len(salesforce.records("Task")) == 1

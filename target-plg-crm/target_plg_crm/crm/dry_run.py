@@ -44,6 +44,7 @@ class DryRunCRM(CRMClient):
         self.contact_key_field = inner.contact_key_field
         self.association_fields = inner.association_fields
         self.ends_memberships = inner.ends_memberships
+        self.supports_tasks = inner.supports_tasks
         self._listed_properties: set[str] = set()
         self._skipped: dict[str, dict[str, str]] = {}
         self._known_ids: dict[tuple[str, str], str] = {}

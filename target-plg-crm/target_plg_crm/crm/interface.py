@@ -38,6 +38,8 @@ class CRMClient(abc.ABC):
     #: True when a membership missing from a run is to be deactivated (`associate` with
     #: `active=False`) rather than left as it is.
     ends_memberships: bool = False
+    #: True when the client creates tasks and reads owners (playbooks' `task`).
+    supports_tasks: bool = False
 
     @property
     @abc.abstractmethod

@@ -20,7 +20,6 @@ from typing import Any
 from target_plg_crm.crm.errors import CRMAccessError
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.object_types import COMPANIES, CONTACTS
-from target_plg_crm.crm.tasks import TasksUnsupportedError
 from target_plg_crm.plan import Plan
 from target_plg_crm.playbooks.actions import ActionMaker, ActionOutcomes
 from target_plg_crm.playbooks.config import COMPANY, CONTACT, Playbook
@@ -86,15 +85,13 @@ class PlaybookRunner:
             for p in self.playbooks
             if p.task is not None and p.task.owner == "email"
         }
-        if not any(p.task for p in self.playbooks):
-            return
-        try:
-            owners = {o.email: o.id for o in self.crm.list_owners()} if emails else {}
-        except TasksUnsupportedError:
-            setting = next(p.setting for p in self.playbooks if p.task is not None)
+        tasked = [p for p in self.playbooks if p.task is not None]
+        if tasked and not self.crm.supports_tasks:
             raise CRMAccessError(
-                f"{setting}.task", "this CRM does not take tasks from playbooks yet"
-            ) from None
+                f"{tasked[0].setting}.task",
+                "this CRM does not take tasks from playbooks yet (use a webhook)",
+            )
+        owners = {o.email: o.id for o in self.crm.list_owners()} if emails else {}
         for setting, email in sorted(emails, key=lambda e: e[0]):
             if email not in owners:
                 raise CRMAccessError(

@@ -31,6 +31,7 @@ from target_plg_crm.settings import HubSpotSettings
 class HubSpotCRM(CRMClient):
     """A HubSpot portal reached with a private app token."""
 
+    supports_tasks = True
     max_batch_size = BATCH_SIZE
 
     def __init__(

@@ -24,6 +24,7 @@ from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 class LocalCRM(CRMClient):
     """HubSpot's object, property and association rules on a SQLite file."""
 
+    supports_tasks = True
     max_batch_size = 100
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
