@@ -132,8 +132,14 @@ class CRMStreamSink(BatchSink):
         return None
 
     def setup_filter(self) -> None:
-        """Bind this stream's `sync_filter` to its SCHEMA; unknown fields stop the run."""
+        """Bind this stream's `sync_filter` to its SCHEMA, check the playbooks' fields
+        against it; unknown fields stop the run."""
         self.record_filter: RecordFilter | None = None
+        if self.run.playbooks is not None:
+            problem = self.run.playbooks.schema_problem(self.object_type, self.original_schema)
+            if problem:
+                self.logger.error("target-plg-crm: %s", problem)
+                raise SystemExit(1)
         expression = self.run.settings.sync_filter.get(self.object_type)
         if not expression:
             return

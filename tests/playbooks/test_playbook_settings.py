@@ -111,3 +111,27 @@ def test_an_owner_email_the_crm_lacks_is_refused_at_start_up(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
     lines = [x for x in result.stderr.splitlines() if "`playbooks[0].task.owner_email`:" in x]
     assert len(lines) == 1 and "no owner with the e-mail nobody@seller.example" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("changes", "setting", "unknown"),
+    [
+        ({"when": "is_pqq"}, "playbooks[0].when", "['is_pqq']"),
+        ({"choose__where": "rank = 1"}, "playbooks[0].choose.where", "['rank']"),
+        ({"task__subject": "Call {{ company.nmae }}"}, "playbooks[0].task.subject", "['nmae']"),
+        ({"task__body": "{{ membership.score }}"}, "playbooks[0].task.body", "['score']"),
+    ],
+)
+def test_a_field_the_streams_lack_stops_the_run_when_the_schema_arrives(
+    tmp_path: Path, changes: dict[str, Any], setting: str, unknown: str
+) -> None:
+    workspace = LocalCRMWorkspace(tmp_path)
+
+    result = workspace.run([*schemas(), company("a1")], playbooks=[_playbook(**changes)])
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    naming = [line for line in result.stderr.splitlines() if f"`{setting}`:" in line]
+    assert len(naming) == 1, result.stderr
+    assert f"unknown field(s) {unknown}" in naming[0]
+    assert workspace.query("SELECT count(*) FROM companies") == [(0,)]

@@ -24,6 +24,7 @@ from target_plg_crm.plan import Plan
 from target_plg_crm.playbooks.actions import ActionMaker, ActionOutcomes
 from target_plg_crm.playbooks.config import COMPANY, CONTACT, Playbook
 from target_plg_crm.playbooks.judge import Crossing, judge
+from target_plg_crm.playbooks.schema_check import playbook_problem, schema_fields
 from target_plg_crm.playbooks.sql import PlaybookSQLError, chosen, holding
 from target_plg_crm.playbooks.state import Action, PlaybookState, RecordState, Snapshot
 from target_plg_crm.playbooks.templates import TemplateRenderError, render
@@ -64,6 +65,8 @@ class PlaybookRunner:
         self.logger = logger
         self.dry_run = dry_run
         self.owner_ids: dict[str, str] = {}  # owner e-mail -> id
+        self.stream_fields: dict[str, set[str]] = {}  # stream -> its SCHEMA's fields
+        self._owner_cache: dict[tuple[str, str], str | None] = {}
         self.state: PlaybookState | None = None
         if self.playbooks:
             self.state = PlaybookState(ledger_path, crm.identity, in_memory_copy=dry_run)
@@ -101,6 +104,15 @@ class PlaybookRunner:
             self.owner_ids[email] = owners[email]
 
     # Hooks of the sinks
+
+    def schema_problem(self, stream: str, schema: Mapping[str, Any]) -> str | None:
+        """A SCHEMA arrived: the first field a playbook reads that the streams lack."""
+        self.stream_fields[stream] = schema_fields(schema)
+        for playbook in self.playbooks:
+            problem = playbook_problem(playbook, self.stream_fields)
+            if problem:
+                return problem
+        return None
 
     def note_company(self, record: Mapping[str, Any], account_id: str, crm_id: str) -> None:
         """A company the CRM accepted or holds unchanged."""
@@ -209,6 +221,7 @@ class PlaybookRunner:
                 len(new_states),
                 "" if playbook.fire_on_first_run else " without acting (fire_on_first_run)",
             )
+        self.prefetch_owners(playbook, crossings)
         for crossing in crossings:
             judgement.actions.extend(self._actions(playbook, crossing))
 
@@ -318,7 +331,21 @@ class PlaybookRunner:
         )
         if target is None:
             return None
-        return self.crm.record_owners(object_type, [target.crm_id]).get(target.crm_id)
+        key = (object_type, target.crm_id)
+        if key not in self._owner_cache:
+            self._owner_cache[key] = self.crm.record_owners(object_type, [target.crm_id]).get(
+                target.crm_id
+            )
+        return self._owner_cache[key]
+
+    def prefetch_owners(self, playbook: Playbook, crossings: Sequence[Crossing]) -> None:
+        """The owners of the crossing companies, in batch reads, before the tasks need them."""
+        if playbook.task is None or playbook.task.owner != "company" or not crossings:
+            return
+        ids = [c.record.crm_id for c in crossings]
+        owners = self.crm.record_owners(COMPANIES, ids)
+        for crm_id in ids:
+            self._owner_cache[(COMPANIES, crm_id)] = owners.get(crm_id)
 
     def _marker(
         self, playbook: Playbook, key: str, crossing_id: str, member: str, kind: str

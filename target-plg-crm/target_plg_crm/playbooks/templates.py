@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 _ENVIRONMENT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -20,6 +20,11 @@ _ENVIRONMENT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 class TemplateRenderError(ValueError):
     """A template failed for one record (an undefined field, a type error...)."""
+
+
+def parse(source: str) -> nodes.Template:
+    """The template's syntax tree (TemplateError when it does not parse)."""
+    return _ENVIRONMENT.parse(source)
 
 
 def template_problem(source: str, allowed: set[str]) -> str | None:
