@@ -24,6 +24,7 @@ from target_plg_crm.crm.tasks import TaskInput, TaskOutcomeUnknownError, TaskRes
 from target_plg_crm.playbooks.state import (
     CREATED,
     REFUSED,
+    SENT,
     UNKNOWN,
     Action,
     PlaybookState,
@@ -169,7 +170,6 @@ class ActionMaker:
                 timeout=WEBHOOK_TIMEOUT_SECONDS,
             )
         except requests.ConnectionError:
-            self.state.settle(action.marker, "pending", None, None)
             self._unattempt(action)
             outcomes.still_pending += 1
             self.logger.warning(
@@ -185,7 +185,7 @@ class ActionMaker:
             )
             return
         if response.status_code < 300:
-            self.state.settle(action.marker, "sent", None, None)
+            self.state.settle(action.marker, SENT, None, None)
             outcomes.notifications_sent += 1
         elif response.status_code >= 500:
             self._unattempt(action)

@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS playbook_actions (
 PENDING = "pending"
 CREATED = "created"
 REFUSED = "refused"
+SENT = "sent"
 UNKNOWN = "unknown"
 
 
