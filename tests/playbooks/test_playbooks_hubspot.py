@@ -148,3 +148,23 @@ def test_a_run_killed_during_the_creation_makes_no_second_task(
     result = workspace.run(messages(2))
     assert result.returncode == 0, result.stderr
     assert _tasks(hubspot) == expected_tasks(1)
+
+
+def test_an_owner_by_email_needs_the_owners_scope_and_an_owner(
+    workspace: HubSpotWorkspace, hubspot: HubSpotEmulator
+) -> None:
+    ada = hubspot.add_owner("ada@seller.example")
+    playbook = {**PQA_PLAYBOOK, "task": {**PQA_PLAYBOOK["task"], "owner": "email"}}
+    playbook["task"]["owner_email"] = "Ada@Seller.example"
+    workspace.overrides = {"playbooks": [playbook]}
+    assert workspace.run(messages(0)).returncode == 0
+    result = workspace.run(messages(1))
+    assert result.returncode == 0, result.stderr
+    assert [t["hubspot_owner_id"] for t in hubspot.tasks()] == [ada]
+
+    hubspot.scopes = hubspot.scopes - {"crm.objects.owners.read"}
+    result = workspace.run(messages(2))
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = [x for x in result.stderr.splitlines() if "`playbooks[0].task.owner_email`:" in x]
+    assert len(lines) == 1 and "crm.objects.owners.read" in lines[0], result.stderr

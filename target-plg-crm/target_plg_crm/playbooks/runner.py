@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from target_plg_crm.crm.errors import CRMAccessError
+from target_plg_crm.crm.errors import CRMAccessError, CRMError
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.object_types import COMPANIES, CONTACTS
 from target_plg_crm.plan import Plan
@@ -94,7 +94,13 @@ class PlaybookRunner:
                 f"{tasked[0].setting}.task",
                 "this CRM does not take tasks from playbooks yet (use a webhook)",
             )
-        owners = {o.email: o.id for o in self.crm.list_owners()} if emails else {}
+        try:
+            owners = {o.email: o.id for o in self.crm.list_owners()} if emails else {}
+        except CRMError as error:
+            setting = min(s for s, _ in emails)
+            raise CRMAccessError(
+                f"{setting}.task.owner_email", f"the CRM's owners could not be read: {error}"
+            ) from None
         for setting, email in sorted(emails, key=lambda e: e[0]):
             if email not in owners:
                 raise CRMAccessError(
