@@ -1041,6 +1041,8 @@ class AssociationsSink(CRMStreamSink):
                 accepted[key] = LedgerEntry(
                     ENDED_HASH, entry.crm_id, entry.user_id, entry.primary_account_id, ()
                 )
+                if self.run.playbooks is not None:
+                    self.run.playbooks.forget_membership(key)
             ledger.remember(ASSOCIATIONS, accepted)
             self.logger.info(
                 "%d memberships ended: their relations were deactivated", len(accepted)

@@ -7,7 +7,15 @@ from pathlib import Path
 
 from ..target_salesforce.harness import SalesforceWorkspace
 from ..target_salesforce.salesforce_emulator import SalesforceEmulator
-from .history import ACCOUNTS, PQA_BY_RUN, PQA_PLAYBOOK, expected_tasks, messages
+from .history import (
+    ACCOUNTS,
+    PQA_BY_RUN,
+    PQA_PLAYBOOK,
+    chosen_member,
+    expected_tasks,
+    members,
+    messages,
+)
 
 #: The fault of each run's Task creation (None: none): a timeout after the Tasks were
 #: made, a 500 before anything was done.
@@ -61,3 +69,32 @@ def test_each_crossing_makes_one_task_for_the_accounts_owner(
     assert len(expected) == 4 and len(owners) == len(ACCOUNTS)
     # The lost answer was resolved by reading the Tasks back, not by creating again.
     assert any("FROM+Task" in c.query or "FROM Task" in c.query for c in salesforce.calls)
+
+
+def test_a_member_who_left_is_not_chosen(tmp_path: Path, salesforce: SalesforceEmulator) -> None:
+    workspace = SalesforceWorkspace(tmp_path, emulator=salesforce)
+    workspace.overrides = {"playbooks": [PQA_PLAYBOOK]}
+    _admin_adds_roles(salesforce, "owner", "admin", "viewer")
+    assert workspace.run(messages(0)).returncode == 0
+    leaver = chosen_member("a2", 1)
+    staying = [
+        m
+        for m in members(1)
+        if m.account_id == "a2" and m.role != "viewer" and m.user_id != leaver.user_id
+    ]
+    # Run 1 without the member who would be chosen: the relation ends, a2 becomes a PQA.
+    kept = [
+        m
+        for m in messages(1)
+        if not (
+            m["type"] == "RECORD"
+            and m["stream"] == "associations"
+            and m["record"]["user_id"] == leaver.user_id
+            and m["record"]["account_id"] == "a2"
+        )
+    ]
+
+    result = workspace.run(kept)
+
+    assert result.returncode == 0, result.stderr
+    assert [t[0] for t in _tasks(salesforce)] == [m.email for m in staying]

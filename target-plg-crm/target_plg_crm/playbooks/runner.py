@@ -144,6 +144,11 @@ class PlaybookRunner:
                 contact_id=contact_id,
             )
 
+    def forget_membership(self, key: str) -> None:
+        """A membership that ended (`<contact id>-<company id>`): no longer a member to choose."""
+        if self.state is not None:
+            self.state.forget(MEMBERSHIP, key)
+
     # The end of the run
 
     def act(

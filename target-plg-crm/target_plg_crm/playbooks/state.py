@@ -177,6 +177,14 @@ class PlaybookState:
                 ),
             )
 
+    def forget(self, object_name: str, key: str) -> None:
+        """Forget one record (a membership that ended)."""
+        with self._db:
+            self._db.execute(
+                "DELETE FROM playbook_records WHERE crm = ? AND object = ? AND key = ?",
+                (self.crm, object_name, key),
+            )
+
     def _snapshots(self, where: str, parameters: tuple[Any, ...]) -> list[Snapshot]:
         rows = self._db.execute(
             "SELECT key, crm_id, fields, hash, account_id, contact_id FROM playbook_records "
