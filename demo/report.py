@@ -196,6 +196,30 @@ def _qualified_accounts(crm_path: Path, prefix: str) -> list[str]:
     return lines
 
 
+def _playbook_tasks(crm_path: Path, top: int) -> list[str]:
+    """The tasks the playbooks created in the local CRM (a CRM file without them: none)."""
+    with sqlite3.connect(f"file:{crm_path}?mode=ro", uri=True) as db:
+        exists = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks'"
+        ).fetchone()
+        rows = (
+            db.execute(
+                "SELECT t.subject, t.due, t.priority, t.type, c.email FROM tasks t "
+                "LEFT JOIN contacts c ON c.id = t.contact_id ORDER BY t.id"
+            ).fetchall()
+            if exists
+            else []
+        )
+    lines = [f"Playbook tasks: {len(rows):,}" + (f" (first {min(top, len(rows))})" if rows else "")]
+    table = [
+        [subject, due, f"{priority} {kind}", email or "-"]
+        for subject, due, priority, kind, email in rows[:top]
+    ]
+    if table:
+        lines += _table(["subject", "due", "priority", "contact"], table, right=set())
+    return lines
+
+
 def _rejects(path: Path | None) -> list[str]:
     if path is None or not path.exists():
         return ["Rejects: none (no rejects file)"]
@@ -273,6 +297,7 @@ def render_report(
     for kind, records in (("contacts", crm.contacts), ("companies", crm.companies)):
         stages = Counter(crm.get(r, "lifecycle_stage") or "(none)" for r in records)
         out.append(f"  {kind:<10} {_counts_line(stages)}")
+    out += [""] + _playbook_tasks(crm_path, top)
     out += [""] + _rejects(rejects_path)
     return "\n".join(out) + "\n"
 

@@ -71,6 +71,7 @@ class Plan:
     rejects: list[dict[str, Any]] = field(default_factory=list)
     stops: list[str] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    playbook_actions: list[dict[str, Any]] = field(default_factory=list)
     #: Counts the calls of the real run's matching reads (set by the dry-run CRM, which
     #: knows its CRM's endpoints): (object type, id property, records read).
     read_calls: Callable[[str, str, int], None] | None = None
@@ -145,6 +146,12 @@ class Plan:
             entry["fields"] = dict(fields)
         self.associations.append(entry)
 
+    def add_playbook_action(
+        self, kind: str, playbook: str, key: str, payload: Mapping[str, Any]
+    ) -> None:
+        """A task or notification a playbook would create (`kind`: task or webhook)."""
+        self.playbook_actions.append({"kind": kind, "playbook": playbook, "key": key, **payload})
+
     def add_reject(self, stream: str, key: str | None, code: str, reason: str) -> None:
         """A record the real run would reject."""
         self.rejects.append({"stream": stream, "key": key, "code": code, "reason": reason})
@@ -161,6 +168,7 @@ class Plan:
             "records": self.records,
             "associations": self.associations,
             "rejects": self.rejects,
+            "playbooks": self.playbook_actions,
             "counts": {k: dict(v) for k, v in sorted(counts.items())},
             "calls": {
                 "total": sum(self.calls.values()),
@@ -220,6 +228,14 @@ class Plan:
                 "plan: ... %d more associations in %s",
                 len(self.associations) - LOGGED_RECORDS,
                 path,
+            )
+        for entry in self.playbook_actions[:LOGGED_RECORDS]:
+            logger.info(
+                "plan: playbook %s would %s for %s: %s",
+                entry["playbook"],
+                "create a task" if entry["kind"] == "task" else "notify",
+                entry["key"],
+                entry.get("subject") or entry.get("text"),
             )
         for entry in self.rejects[:LOGGED_RECORDS]:
             logger.info(

@@ -18,8 +18,17 @@ from plg_settings import SettingProblems
 from singer_sdk import typing as th
 from singer_sdk.sinks import BatchSink
 
+from target_plg_crm.crm.tasks import TASK_PRIORITIES, TASK_TYPES
 from target_plg_crm.loopback import is_loopback_host
 from target_plg_crm.native_fields import NativeField, native_fields_from_config
+from target_plg_crm.playbooks.config import (
+    CROSSINGS,
+    OWNER_SOURCES,
+    PLAYBOOK_OBJECTS,
+    Playbook,
+    check_playbooks,
+    playbooks_from_config,
+)
 from target_plg_crm.record_filter import referenced_fields
 from target_plg_crm.salesforce_settings import (
     SALESFORCE_PROPERTIES,
@@ -415,6 +424,192 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "playbooks",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property(
+                    "name",
+                    th.StringType(pattern=CRM_NAME_PATTERN, max_length=64),
+                    required=True,
+                    title="Name",
+                    description="The playbook's name (lower case, digits, `_`), unique.",
+                ),
+                th.Property(
+                    "object",
+                    th.StringType,
+                    required=True,
+                    allowed_values=list(PLAYBOOK_OBJECTS),
+                    title="Object",
+                    description="`company` or `contact`: whose records `when` reads.",
+                ),
+                th.Property(
+                    "when",
+                    th.StringType(min_length=1),
+                    required=True,
+                    title="When",
+                    description="DuckDB SQL boolean over the record's fields, e.g. `is_pqa`.",
+                ),
+                th.Property(
+                    "on",
+                    th.StringType,
+                    default="enter",
+                    allowed_values=list(CROSSINGS),
+                    title="On",
+                    description=(
+                        "`enter`: `when` was false (or the record new) and is true; `exit`: "
+                        "it was true and is false; `while`: it is true and the record "
+                        "changed. Judged against what the CRM last accepted."
+                    ),
+                ),
+                th.Property(
+                    "fire_on_first_run",
+                    th.BooleanType,
+                    default=False,
+                    title="Fire on first run",
+                    description=(
+                        "False: the playbook's first run on a CRM records where each "
+                        "record stands without acting."
+                    ),
+                ),
+                th.Property(
+                    "choose",
+                    th.ObjectType(
+                        th.Property(
+                            "where",
+                            th.StringType(min_length=1),
+                            title="Where",
+                            description=(
+                                "SQL boolean over the membership's and the contact's fields, "
+                                "e.g. `role IN ('owner', 'admin')`."
+                            ),
+                        ),
+                        th.Property(
+                            "order_by",
+                            th.StringType(min_length=1),
+                            title="Order by",
+                            description="SQL ordering, e.g. `membership.engagement_score DESC`.",
+                        ),
+                        th.Property(
+                            "limit",
+                            th.IntegerType(minimum=1, maximum=20),
+                            default=1,
+                            title="Limit",
+                            description="At most this many members are acted on.",
+                        ),
+                        additional_properties=False,
+                    ),
+                    title="Choose members",
+                    description=(
+                        "Company playbooks: the members (contact and membership) to act on; "
+                        "without it the task is on the company alone."
+                    ),
+                ),
+                th.Property(
+                    "task",
+                    th.ObjectType(
+                        th.Property(
+                            "subject",
+                            th.StringType(min_length=1),
+                            required=True,
+                            title="Subject",
+                            description="Jinja2 template of the task's subject.",
+                        ),
+                        th.Property(
+                            "body",
+                            th.StringType,
+                            default="",
+                            title="Body",
+                            description=(
+                                "Jinja2 template of the task's body (`company`, `contact`, "
+                                "`membership`, `playbook`)."
+                            ),
+                        ),
+                        th.Property(
+                            "owner",
+                            th.StringType,
+                            default="company",
+                            allowed_values=list(OWNER_SOURCES),
+                            title="Owner",
+                            description=(
+                                "`company` / `contact`: that record's owner in the CRM; "
+                                "`fixed`: `owner_id`; `email`: the owner with `owner_email`."
+                            ),
+                        ),
+                        th.Property(
+                            "owner_id",
+                            th.StringType(min_length=1),
+                            title="Owner id",
+                            description="The CRM owner id (`owner: fixed`).",
+                        ),
+                        th.Property(
+                            "owner_email",
+                            th.StringType(min_length=3),
+                            title="Owner e-mail",
+                            description="The CRM owner's e-mail (`owner: email`).",
+                        ),
+                        th.Property(
+                            "due_in_days",
+                            th.IntegerType(minimum=0, maximum=365),
+                            default=1,
+                            title="Due in days",
+                            description="The task is due this many days after the crossing.",
+                        ),
+                        th.Property(
+                            "priority",
+                            th.StringType,
+                            default="MEDIUM",
+                            allowed_values=list(TASK_PRIORITIES),
+                            title="Priority",
+                            description="`LOW`, `MEDIUM` or `HIGH`.",
+                        ),
+                        th.Property(
+                            "type",
+                            th.StringType,
+                            default="TODO",
+                            allowed_values=list(TASK_TYPES),
+                            title="Type",
+                            description="`TODO`, `CALL` or `EMAIL`.",
+                        ),
+                        additional_properties=False,
+                    ),
+                    title="Task",
+                    description="The CRM task to create (per chosen member).",
+                ),
+                th.Property(
+                    "webhook",
+                    th.ObjectType(
+                        th.Property(
+                            "url",
+                            th.StringType(min_length=1),
+                            required=True,
+                            secret=True,
+                            title="URL",
+                            description="Slack-compatible incoming webhook (https); never logged.",
+                        ),
+                        th.Property(
+                            "text",
+                            th.StringType(min_length=1),
+                            required=True,
+                            title="Text",
+                            description='Jinja2 template of the message (`{"text": ...}`).',
+                        ),
+                        additional_properties=False,
+                    ),
+                    title="Webhook",
+                    description="A notification posted once per crossing (and member).",
+                ),
+                additional_properties=False,
+            )
+        ),
+        default=[],
+        title="Playbooks",
+        description=(
+            "When a company or contact crosses a line (`when`, `on`), create a CRM task "
+            "for the right person and/or post to a webhook, once per crossing; see the "
+            "README's Playbooks section."
+        ),
+    ),
+    th.Property(
         "progress_interval_seconds",
         th.NumberType(minimum=0),
         default=5,
@@ -464,6 +659,7 @@ def check_settings(config: Mapping[str, Any], problems: SettingProblems) -> None
     if crm == "salesforce":
         check_salesforce_settings(config, problems)
     check_sync_settings(config, problems)
+    check_playbooks(config["playbooks"], problems)
     if crm != "hubspot":
         return
     token = config.get("hubspot_access_token", "")
@@ -564,6 +760,7 @@ class TargetSettings:
     sync_filter: Mapping[str, str] = field(default_factory=dict)
     native_fields: Mapping[str, tuple[NativeField, ...]] = field(default_factory=dict)
     association_label_fields: tuple[str, ...] = DEFAULT_ASSOCIATION_LABEL_FIELDS
+    playbooks: tuple[Playbook, ...] = ()
 
     @property
     def update_only(self) -> bool:
@@ -614,5 +811,6 @@ class TargetSettings:
             sync_filter=dict(config["sync_filter"]),
             native_fields=native_fields_from_config(config["native_fields"]),
             association_label_fields=tuple(config["association_label_fields"]),
+            playbooks=playbooks_from_config(config["playbooks"]),
             progress_interval_seconds=float(config["progress_interval_seconds"]),
         )

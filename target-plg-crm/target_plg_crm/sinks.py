@@ -132,8 +132,14 @@ class CRMStreamSink(BatchSink):
         return None
 
     def setup_filter(self) -> None:
-        """Bind this stream's `sync_filter` to its SCHEMA; unknown fields stop the run."""
+        """Bind this stream's `sync_filter` to its SCHEMA, check the playbooks' fields
+        against it; unknown fields stop the run."""
         self.record_filter: RecordFilter | None = None
+        if self.run.playbooks is not None:
+            problem = self.run.playbooks.schema_problem(self.object_type, self.original_schema)
+            if problem:
+                self.logger.error("target-plg-crm: %s", problem)
+                raise SystemExit(1)
         expression = self.run.settings.sync_filter.get(self.object_type)
         if not expression:
             return
@@ -611,6 +617,8 @@ class ContactsSink(_ObjectSink):
             pending.user_id,
             ContactRef(crm_id, pending.primary_account_id),
         )
+        if crm_id is not None and self.run.playbooks is not None:
+            self.run.playbooks.note_contact(pending.record, crm_id)
 
 
 class CompaniesSink(_ObjectSink):
@@ -640,6 +648,8 @@ class CompaniesSink(_ObjectSink):
         """Note the company's id for the associations of this run."""
         if crm_id is not None:
             self.run.directory.companies[pending.key] = crm_id
+            if self.run.playbooks is not None:
+                self.run.playbooks.note_company(pending.record, pending.key, crm_id)
 
     def leave_out(self, record: dict, why: str) -> None:
         """Note the company as not written."""
@@ -909,6 +919,7 @@ class AssociationsSink(CRMStreamSink):
             entry = self.run.ledger.get(ASSOCIATIONS, ledger_key)
             if entry is not None and entry.hash == digest:
                 self.run.summary.add(ASSOCIATIONS, "unchanged")
+                self._note_membership(record, account_id, contact_id, company_id)
                 continue
             previous = frozenset(entry.labels) if entry and entry.labels is not None else None
             pending.append(
@@ -928,6 +939,13 @@ class AssociationsSink(CRMStreamSink):
             )
         self._ensure_fields(pending)
         self._write(pending)
+
+    def _note_membership(
+        self, record: dict, account_id: str, contact_id: str, company_id: str
+    ) -> None:
+        """Playbooks choose members among the memberships the CRM accepted."""
+        if self.run.playbooks is not None:
+            self.run.playbooks.note_membership(record, account_id, contact_id, company_id)
 
     def _write(self, pending: Sequence[_PendingAssociation]) -> None:
         crm, ledger = self.run.crm, self.run.ledger
@@ -968,6 +986,7 @@ class AssociationsSink(CRMStreamSink):
                         ledger.forget_crm_id(COMPANIES, item.company_id)
                     continue
                 self.count(result)
+                self._note_membership(item.record, item.member[1], item.contact_id, item.company_id)
                 # A CRM that ends memberships needs to know whose each relation is.
                 member, account = item.member if crm.ends_memberships else (None, None)
                 accepted[item.key] = LedgerEntry(
@@ -1022,6 +1041,8 @@ class AssociationsSink(CRMStreamSink):
                 accepted[key] = LedgerEntry(
                     ENDED_HASH, entry.crm_id, entry.user_id, entry.primary_account_id, ()
                 )
+                if self.run.playbooks is not None:
+                    self.run.playbooks.forget_membership(key)
             ledger.remember(ASSOCIATIONS, accepted)
             self.logger.info(
                 "%d memberships ended: their relations were deactivated", len(accepted)

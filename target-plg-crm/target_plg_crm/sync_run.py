@@ -15,6 +15,7 @@ from target_plg_crm.crm.factory import open_crm
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.ledger import Ledger
 from target_plg_crm.plan import Plan
+from target_plg_crm.playbooks.runner import PlaybookRunner
 from target_plg_crm.progress import CountedCRM, SyncProgress
 from target_plg_crm.rejects import RejectsFile
 from target_plg_crm.run_history import append_line, history_line
@@ -99,6 +100,7 @@ class SyncRun:
     #: The associations sink that ends the memberships missing from this run (the last one).
     memberships_sink: object | None = None
     plan: Plan | None = None
+    playbooks: PlaybookRunner | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     recorded: bool = False
 
@@ -129,7 +131,9 @@ class SyncRun:
             ledger = Ledger(None, crm.identity)  # nothing was written to this CRM yet
         else:
             ledger = Ledger(settings.ledger_path, crm.identity, read_only=settings.dry_run)
+        playbooks = start_playbooks(settings, crm, logger)
         if crm.starts_empty:
+            playbooks.forget_all()
             forgotten = ledger.forget_all()
             if forgotten:
                 logger.warning(
@@ -155,10 +159,16 @@ class SyncRun:
             write_objects_first=write_objects_first,
             plan=plan,
             progress=progress,
+            playbooks=playbooks,
         )
         # A run that dies on an error still leaves its line in the run history.
         atexit.register(run.record_failure_at_exit)
         return run
+
+    def act_on_playbooks(self) -> None:
+        """At the end of the input: the playbooks' tasks and notifications (see playbooks)."""
+        if self.playbooks is not None:
+            self.playbooks.act(self.summary, self.rejects, self.plan)
 
     def finish(self) -> None:
         """Log the summary line, write it (not in a dry run), the plan (in one), replace the
@@ -212,3 +222,20 @@ class SyncRun:
             self.rejects.discard()
         self.crm.close()
         self.ledger.close()
+        if self.playbooks is not None:
+            self.playbooks.close()
+
+
+def start_playbooks(
+    settings: TargetSettings, crm: CRMClient, logger: logging.Logger
+) -> PlaybookRunner:
+    """The run's playbooks; owners chosen by e-mail are looked up now (CRMAccessError)."""
+    ledger_path = None if settings.dry_run and crm.starts_empty else settings.ledger_path
+    runner = PlaybookRunner(settings.playbooks, crm, ledger_path, logger, dry_run=settings.dry_run)
+    try:
+        runner.check_owners()
+    except CRMError:
+        runner.close()
+        crm.close()
+        raise
+    return runner

@@ -131,6 +131,7 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
         """Drain every sink (then the SDK emits the latest STATE) and log the summary."""
         try:
             super().process_endofpipe()
+            self.run.act_on_playbooks()
             self.run.finish()
         finally:
             self.run.close()

@@ -263,3 +263,21 @@ def test_report_prints_reject_reasons_whole(crm_file: Path, rejects_file: Path) 
     assert LONG_REASON in " ".join(rejects.split())
     reason_lines = rejects.splitlines()[1:]  # the first names the (temporary) file
     assert max(len(line) for line in reason_lines) <= 90
+
+
+def test_report_lists_the_playbooks_tasks(crm_file: Path, rejects_file: Path) -> None:
+    from target_plg_crm.crm.local.tasks import TASKS_SCHEMA
+
+    with sqlite3.connect(crm_file) as db:
+        db.executescript(TASKS_SCHEMA)
+        contact_id = db.execute("SELECT id FROM contacts ORDER BY id").fetchone()[0]
+        db.execute(
+            "INSERT INTO tasks (subject, body, due, priority, type, contact_id) "
+            "VALUES ('Call ben', 'ben is owner', '2026-07-03', 'HIGH', 'CALL', ?)",
+            (contact_id,),
+        )
+    out = run_report("--crm", str(crm_file), "--rejects", str(rejects_file)).stdout
+    section = out.split("Playbook tasks: 1 (first 1)")[1].split("Rejects:")[0]
+    rows = section.strip().splitlines()
+    assert rows[0].split() == ["subject", "due", "priority", "contact"]
+    assert rows[1].split()[:5] == ["Call", "ben", "2026-07-03", "HIGH", "CALL"]

@@ -49,7 +49,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import hubspot_rules
+from . import hubspot_rules, hubspot_tasks
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 BATCH_LIMIT = 100
@@ -63,7 +63,7 @@ ALL_SCOPES = frozenset(
     for kind in ("objects", "schemas")
     for object_type in ("contacts", "companies")
     for access in ("read", "write")
-)
+) | {hubspot_tasks.OWNERS_SCOPE}
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 #: The association v4 batch and label endpoints: outside the ten-secondly limit.
 _SECONDLY_EXEMPT = re.compile(r"^/crm/v4/associations/[^/]+/[^/]+/(batch/[a-z/]+|labels)$")
@@ -140,7 +140,7 @@ class Call:
 class Fault:
     """A fault to answer instead of the real thing, for a request whose path matches."""
 
-    kind: str  # 400 | 429 | 429-retry-after | 423 | 500 | timeout
+    kind: str  # 400 | 429 | 429-retry-after | 423 | 500 | timeout | 500-after-work
     path_contains: str = ""
 
 
@@ -153,6 +153,9 @@ class _Store:
     labels: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1001
     next_type_id: int = 500
+    owners: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[int, dict[str, str]] = field(default_factory=dict)
+    task_links: dict[int, set[tuple[str, int]]] = field(default_factory=dict)
 
 
 class HubSpotEmulator:
@@ -201,8 +204,12 @@ class HubSpotEmulator:
     def _seed(self) -> None:
         store = self._store
         for object_type, info_group, builtin in (
-            ("contacts", "contactinformation", ("email", "firstname", "lastname", "jobtitle")),
-            ("companies", "companyinformation", ("name", "domain", "website")),
+            (
+                "contacts",
+                "contactinformation",
+                ("email", "firstname", "lastname", "jobtitle", "hubspot_owner_id"),
+            ),
+            ("companies", "companyinformation", ("name", "domain", "website", "hubspot_owner_id")),
         ):
             store.groups[object_type] = {
                 info_group: {"name": info_group, "label": "Information", "displayOrder": 0}
@@ -303,7 +310,30 @@ class HubSpotEmulator:
                 name, type_, field_type, next(iter(self._store.groups[object_type]))
             )
 
+    def add_owner(self, email: str, first_name: str = "Sam", last_name: str = "Seller") -> str:
+        """A user who can own records and tasks; returns its owner id."""
+        with self._lock:
+            owner_id = str(self._store.next_id + 70_000)
+            self._store.next_id += 1
+            self._store.owners[owner_id] = {
+                "id": owner_id,
+                "email": email,
+                "firstName": first_name,
+                "lastName": last_name,
+                "userId": int(owner_id) + 1,
+                "archived": False,
+            }
+            return owner_id
+
     # Inspection
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every task: its properties and `links` (contacts/companies, object id)."""
+        with self._lock:
+            return [
+                {**props, "id": str(task_id), "links": sorted(self._store.task_links[task_id])}
+                for task_id, props in sorted(self._store.tasks.items())
+            ]
 
     def calls_to(self, path_contains: str = "", method: str | None = None) -> list[Call]:
         """Answered requests whose path contains `path_contains` (and method, if given)."""
@@ -436,7 +466,7 @@ class HubSpotEmulator:
             )
             return refused.status, refused.body, {}, 0.0
         fault = self._take_fault(path)
-        if fault is not None and fault.kind != "timeout":
+        if fault is not None and fault.kind not in ("timeout", "500-after-work"):
             return _fault_answer(fault.kind)
         limited = self._spend_budget(path) or self._scope_refusal(method, path)
         if limited is not None:
@@ -445,6 +475,8 @@ class HubSpotEmulator:
             status, answer = _route(self, method, path, body)
         except AnswerError as refused:
             status, answer = refused.status, refused.body
+        if fault is not None and fault.kind == "500-after-work":
+            return (*_fault_answer("500")[:3], 0.0)  # the work is done, the answer says not
         # A timeout: the work is done, the answer comes too late for the client.
         stall = self.timeout_delay if fault is not None else 0.0
         return status, answer, {}, stall
@@ -922,6 +954,129 @@ class HubSpotEmulator:
                 current.difference_update(types - {UNLABELED})
         return 204, None
 
+    def list_owners(self) -> tuple[int, Any]:
+        """GET /crm/v3/owners?limit&after: owners in id order, paged."""
+        limit = int(self._query.get("limit", "100"))
+        if not 1 <= limit <= 500:
+            raise _error(400, "VALIDATION_ERROR", "limit must be between 1 and 500")
+        after = self._query.get("after")
+        owners = [o for k, o in sorted(self._store.owners.items()) if after is None or k > after]
+        answer: dict[str, Any] = {"results": owners[:limit]}
+        if len(owners) > limit:
+            answer["paging"] = {"next": {"after": owners[limit - 1]["id"]}}
+        return 200, answer
+
+    def create_tasks(self, body: Any) -> tuple[int, Any]:
+        """POST /crm/v3/objects/tasks/batch/create (see `hubspot_tasks`)."""
+        inputs = _inputs(body)
+        problems = [
+            hubspot_tasks.task_problem(
+                item, set(self._store.owners), self._store.objects, hubspot_rules.is_datetime
+            )
+            for item in inputs
+        ]
+        traced = all(isinstance(i.get("objectWriteTraceId"), str) for i in inputs)
+        if any(problems) and not traced:
+            code, message = next(p for p in problems if p)
+            raise _error(400, "VALIDATION_ERROR", message, [{"message": message, "code": code}])
+        results, errors = [], []
+        for item, problem in zip(inputs, problems, strict=True):
+            if problem:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "VALIDATION_ERROR",
+                        "message": problem[1],
+                        "context": {"objectWriteTraceId": [item["objectWriteTraceId"]]},
+                        "errors": [{"message": problem[1], "code": problem[0]}],
+                    }
+                )
+                continue
+            results.append(self._create_task(item))
+        random.shuffle(results)
+        return _batch_answer(results, errors, 201)
+
+    def _create_task(self, item: dict[str, Any]) -> dict[str, Any]:
+        task_id = self._store.next_id
+        self._store.next_id += 1
+        now = _now()
+        stored = {"hs_object_id": str(task_id), "createdate": now, "lastmodifieddate": now}
+        stored.update(item["properties"])
+        stored.setdefault("hs_task_status", "NOT_STARTED")
+        self._store.tasks[task_id] = stored
+        links = set()
+        for association in item.get("associations") or []:
+            for kind in association["types"]:
+                object_type = (
+                    "contacts"
+                    if kind["associationTypeId"] == hubspot_tasks.TASK_CONTACT_TYPE
+                    else "companies"
+                )
+                links.add((object_type, int(association["to"]["id"])))
+        self._store.task_links[task_id] = links
+        return {
+            "id": str(task_id),
+            "properties": dict(stored),
+            "createdAt": now,
+            "updatedAt": now,
+            "archived": False,
+        }
+
+    def read_tasks(self, body: Any) -> tuple[int, Any]:
+        """POST /crm/v3/objects/tasks/batch/read by id."""
+        inputs = _inputs(body)
+        wanted = [n for n in body.get("properties") or [] if n in hubspot_tasks.TASK_PROPERTIES]
+        results, missing = [], []
+        for item in inputs:
+            try:
+                task = self._store.tasks.get(int(str(item.get("id"))))
+            except ValueError:
+                task = None
+            if task is None:
+                missing.append(str(item.get("id")))
+                continue
+            shown = {n: task.get(n) for n in (*wanted, *SYSTEM_PROPERTIES)}
+            results.append({"id": task["hs_object_id"], "properties": shown, "archived": False})
+        answer: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if missing:
+            answer["errors"] = [
+                {"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": missing}}
+            ]
+            return 207, answer
+        return 200, answer
+
+    def read_task_associations(self, from_type: str, body: Any) -> tuple[int, Any]:
+        """POST /crm/v4/associations/{contacts|companies}/tasks/batch/read."""
+        inputs = _get(body, "inputs")
+        if not isinstance(inputs, list) or len(inputs) > 1000:
+            raise _error(400, "VALIDATION_ERROR", "inputs: a list of at most 1000 ids")
+        type_id = (
+            hubspot_tasks.TASK_CONTACT_TYPE
+            if from_type == "contacts"
+            else hubspot_tasks.TASK_COMPANY_TYPE
+        )
+        results = []
+        for item in inputs:
+            source = int(str(_get(item, "id")))
+            linked = [
+                t for t, links in self._store.task_links.items() if (from_type, source) in links
+            ]
+            results.append(
+                {
+                    "from": {"id": str(source)},
+                    "to": [
+                        {
+                            "toObjectId": t,
+                            "associationTypes": [
+                                {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}
+                            ],
+                        }
+                        for t in linked
+                    ],
+                }
+            )
+        return 200, {"status": "COMPLETE", "results": results}
+
     def archive_associations(self, body: Any) -> tuple[int, Any]:
         for item in _inputs(body):
             contact_id = int(item["from"]["id"])
@@ -1001,6 +1156,14 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/crm/v3/properties/(\w+)/groups$"), "create_group"),
     ("POST", re.compile(r"^/crm/v3/properties/(\w+)/batch/create$"), "create_properties"),
     ("PATCH", re.compile(r"^/crm/v3/properties/(\w+)/(\w+)$"), "update_property"),
+    ("GET", re.compile(r"^/crm/v3/owners/?$"), "list_owners"),
+    ("POST", re.compile(r"^/crm/v3/objects/tasks/batch/create$"), "create_tasks"),
+    ("POST", re.compile(r"^/crm/v3/objects/tasks/batch/read$"), "read_tasks"),
+    (
+        "POST",
+        re.compile(r"^/crm/v4/associations/(contacts|companies)/tasks/batch/read$"),
+        "read_task_associations",
+    ),
     ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/upsert$"), "upsert"),
     ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/read$"), "read"),
     ("POST", re.compile(r"^/crm/v3/objects/(\w+)/batch/update$"), "update"),

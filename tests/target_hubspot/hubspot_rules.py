@@ -205,6 +205,12 @@ def _is_datetime(value: str) -> bool:
     return True
 
 
+#: Public name of the date-time check (the tasks' `hs_timestamp` uses it too).
+def is_datetime(value: str) -> bool:
+    """Whether `value` is an ISO 8601 date-time HubSpot accepts."""
+    return _is_datetime(value)
+
+
 def required_scopes(method: str, path: str) -> tuple[str, ...]:
     """The scopes of which a request needs one (empty: none needed)."""
     parts = path.strip("/").split("/")
@@ -218,6 +224,13 @@ def required_scopes(method: str, path: str) -> tuple[str, ...]:
                 f"crm.objects.{object_type}.write",
             )
         return (f"crm.schemas.{object_type}.write",)
+    if path.rstrip("/") == "/crm/v3/owners":
+        return ("crm.objects.owners.read",)
+    if path.startswith("/crm/v3/objects/tasks/"):
+        # Tasks need the contacts scopes (docs/crm-contract.md, Owners and tasks).
+        if path.endswith("/batch/read"):
+            return ("crm.objects.contacts.read", "crm.objects.contacts.write")
+        return ("crm.objects.contacts.write",)
     if path.startswith("/crm/v3/objects/") and len(parts) >= 4:
         object_type = parts[3]
         if method == "GET" or path.endswith("/batch/read"):  # the paged list reads too

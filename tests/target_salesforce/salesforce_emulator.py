@@ -61,6 +61,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import jwt
 
 from .salesforce_metadata_soap import fault_xml, serve_metadata_soap, soap_operation
+from .salesforce_tasks import seed_tasks, task_problem
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 #: The `stall` that closes the connection without an answer (fault `drop`).
@@ -90,6 +91,8 @@ ID_PREFIXES = {
     "FieldPermissions": "01k",
     "PermissionSetAssignment": "0Pa",
     "CustomField": "00N",
+    "Task": "00T",
+    "User": "005",
 }
 FIELD_TYPES = {
     "Number",
@@ -271,6 +274,7 @@ class SalesforceEmulator:
             "StartDate": _field("StartDate", "date"),
             "EndDate": _field("EndDate", "date"),
         }
+        seed_tasks(org.fields, _field)
         for name in ("PermissionSet", "FieldPermissions", "PermissionSetAssignment"):
             org.fields[name] = {"Id": _field("Id", "id", updateable=False, createable=False)}
         org.fields["PermissionSet"].update(
@@ -365,6 +369,18 @@ class SalesforceEmulator:
             return record_id
 
     # Inspection
+
+    def add_user(self, email: str, *, active: bool = True) -> str:
+        """A User who can own records and Tasks; returns its Id."""
+        with self._lock:
+            user_id = self._new_id("User")
+            self._org.records["User"][user_id] = {
+                "Id": user_id,
+                "Email": email,
+                "Username": email,
+                "IsActive": active,
+            }
+            return user_id
 
     def calls_to(self, path_contains: str = "", method: str | None = None) -> list[Call]:
         """Answered requests whose path contains `path_contains` (and method, if given)."""
@@ -850,6 +866,10 @@ class SalesforceEmulator:
         self._check_unique(kind, clean, None)
         if kind == "FieldPermissions":
             self._check_field_permission(clean)
+        if kind == "Task":
+            problem = task_problem(self._org.records, clean)
+            if problem is not None:
+                raise RecordError(*problem)
         if kind == "AccountContactRelation":
             self._check_relation(clean)
             clean.setdefault("IsActive", True)

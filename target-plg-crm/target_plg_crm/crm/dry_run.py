@@ -18,6 +18,7 @@ from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.object_types import CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.tasks import Owner, TaskInput
 from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput, WriteResult
 from target_plg_crm.plan import Plan
@@ -43,6 +44,7 @@ class DryRunCRM(CRMClient):
         self.contact_key_field = inner.contact_key_field
         self.association_fields = inner.association_fields
         self.ends_memberships = inner.ends_memberships
+        self.supports_tasks = inner.supports_tasks
         self._listed_properties: set[str] = set()
         self._skipped: dict[str, dict[str, str]] = {}
         self._known_ids: dict[tuple[str, str], str] = {}
@@ -249,3 +251,16 @@ class DryRunCRM(CRMClient):
                 )
             )
         return results
+
+    def list_owners(self) -> list[Owner]:
+        """The wrapped client's owners (a read)."""
+        return self.inner.list_owners()
+
+    def record_owners(self, object_type: str, crm_ids: Sequence[str]) -> dict[str, str]:
+        """The wrapped client's record owners (a read; made-up ids have none)."""
+        known = [i for i in crm_ids if not i.startswith(NEW_ID_PREFIX)]
+        return self.inner.record_owners(object_type, known) if known else {}
+
+    def find_tasks(self, inputs: Sequence[TaskInput]) -> dict[str, str]:
+        """The wrapped client's tasks (a read)."""
+        return self.inner.find_tasks(inputs)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.tasks import Owner, TaskInput, TaskResult, TasksUnsupportedError
 from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 
@@ -37,6 +38,8 @@ class CRMClient(abc.ABC):
     #: True when a membership missing from a run is to be deactivated (`associate` with
     #: `active=False`) rather than left as it is.
     ends_memberships: bool = False
+    #: True when the client creates tasks and reads owners (playbooks' `task`).
+    supports_tasks: bool = False
 
     @property
     @abc.abstractmethod
@@ -138,3 +141,25 @@ class CRMClient(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most clients hold nothing
         """Release connections."""
+
+    # Playbooks (optional: a CRM without them refuses playbooks with tasks at start-up)
+
+    def list_owners(self) -> list[Owner]:
+        """The users who can own records and tasks (read once per run)."""
+        raise TasksUnsupportedError(f"{type(self).__name__} has no owners")
+
+    def record_owners(self, object_type: str, crm_ids: Sequence[str]) -> dict[str, str]:
+        """The owner id of each object among `crm_ids` that has one (batch reads)."""
+        raise TasksUnsupportedError(f"{type(self).__name__} has no record owners")
+
+    def create_tasks(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
+        """Create tasks (at most `max_batch_size`); one result per input, in order.
+
+        Raises TaskOutcomeUnknownError when the CRM may have created them without
+        saying so: the caller looks them up with `find_tasks` before trying again.
+        """
+        raise TasksUnsupportedError(f"{type(self).__name__} cannot create tasks")
+
+    def find_tasks(self, inputs: Sequence[TaskInput]) -> dict[str, str]:
+        """Marker -> CRM id of the tasks among `inputs` that exist (reads, never search)."""
+        raise TasksUnsupportedError(f"{type(self).__name__} cannot read tasks")

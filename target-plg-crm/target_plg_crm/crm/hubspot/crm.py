@@ -18,9 +18,11 @@ from target_plg_crm.crm.hubspot.client import BATCH_SIZE, HubSpotHTTP, RetryPoli
 from target_plg_crm.crm.hubspot.objects import HubSpotObjects
 from target_plg_crm.crm.hubspot.provisioning import HubSpotProvisioning
 from target_plg_crm.crm.hubspot.reads import HubSpotReads
+from target_plg_crm.crm.hubspot.tasks import HubSpotTasks
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.tasks import Owner, TaskInput, TaskResult
 from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 from target_plg_crm.settings import HubSpotSettings
@@ -29,6 +31,7 @@ from target_plg_crm.settings import HubSpotSettings
 class HubSpotCRM(CRMClient):
     """A HubSpot portal reached with a private app token."""
 
+    supports_tasks = True
     max_batch_size = BATCH_SIZE
 
     def __init__(
@@ -48,6 +51,7 @@ class HubSpotCRM(CRMClient):
         self.objects = HubSpotObjects(self.http, self.provisioning)
         self.associations = HubSpotAssociations(self.http, self.provisioning)
         self.reads = HubSpotReads(self.http, self.provisioning)
+        self.tasks = HubSpotTasks(self.http)
         # Properties this run created: no object holds a value of them yet.
         self._created: dict[str, set[str]] = {}
 
@@ -172,6 +176,22 @@ class HubSpotCRM(CRMClient):
         """Create associations with their labels; archive labels no longer wanted."""
         self._check_writable()
         return self.associations.associate(inputs)
+
+    def list_owners(self) -> list[Owner]:
+        """The portal's owners (`GET /crm/v3/owners`, paged)."""
+        return self.tasks.list_owners()
+
+    def record_owners(self, object_type: str, crm_ids: Sequence[str]) -> dict[str, str]:
+        """`hubspot_owner_id` of the objects that have one."""
+        return self.tasks.record_owners(object_type, crm_ids)
+
+    def create_tasks(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
+        """Batch create, never repeated blindly (see `tasks`)."""
+        return self.tasks.create_tasks(inputs)
+
+    def find_tasks(self, inputs: Sequence[TaskInput]) -> dict[str, str]:
+        """The tasks among `inputs` the portal holds, by their marker."""
+        return self.tasks.find_tasks(inputs)
 
 
 def _without_empty(properties: Mapping[str, str], waiting: set[str]) -> dict[str, str]:

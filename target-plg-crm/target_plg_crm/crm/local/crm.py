@@ -13,16 +13,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from target_plg_crm.crm.interface import CRMClient
-from target_plg_crm.crm.local import associations, objects, provisioning
+from target_plg_crm.crm.local import associations, objects, provisioning, tasks
 from target_plg_crm.crm.local.client import open_crm_file
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
+from target_plg_crm.crm.tasks import Owner, TaskInput, TaskResult
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 
 
 class LocalCRM(CRMClient):
     """HubSpot's object, property and association rules on a SQLite file."""
 
+    supports_tasks = True
     max_batch_size = 100
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
@@ -30,6 +32,8 @@ class LocalCRM(CRMClient):
         self.path = path
         self.starts_empty = not path.exists()
         self._db = open_crm_file(path, read_only=read_only)
+        if not read_only:
+            tasks.create_tables(self._db)
 
     @property
     def identity(self) -> str:
@@ -111,3 +115,19 @@ class LocalCRM(CRMClient):
     def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
         """Update existing objects by id."""
         return objects.update(self._db, object_type, inputs, self.max_batch_size)
+
+    def list_owners(self) -> list[Owner]:
+        """The owners table (empty until someone adds owners)."""
+        return tasks.list_owners(self._db)
+
+    def record_owners(self, object_type: str, crm_ids: Sequence[str]) -> dict[str, str]:
+        """`hubspot_owner_id` of the objects that have one."""
+        return tasks.record_owners(self._db, object_type, crm_ids)
+
+    def create_tasks(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
+        """Create tasks under HubSpot's rules (see `tasks`)."""
+        return tasks.create_tasks(self._db, inputs)
+
+    def find_tasks(self, inputs: Sequence[TaskInput]) -> dict[str, str]:
+        """The tasks among `inputs` that exist, found by their marker."""
+        return tasks.find_tasks(self._db, inputs)

@@ -24,6 +24,8 @@ from target_plg_crm.crm.salesforce.client import SalesforceHTTP
 from target_plg_crm.crm.salesforce.objects import SalesforceObjects
 from target_plg_crm.crm.salesforce.provisioning import SalesforceProvisioning
 from target_plg_crm.crm.salesforce.reads import SalesforceReads
+from target_plg_crm.crm.salesforce.tasks import SalesforceTasks
+from target_plg_crm.crm.tasks import Owner, TaskInput, TaskResult
 from target_plg_crm.crm.usage import CRMUsage
 from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
 from target_plg_crm.salesforce_settings import SalesforceSettings
@@ -36,6 +38,7 @@ class SalesforceCRM(CRMClient):
     max_batch_size = 10_000
     contact_key_field = "user_id"
     association_fields = True
+    supports_tasks = True
 
     def __init__(
         self,
@@ -58,6 +61,7 @@ class SalesforceCRM(CRMClient):
         )
         self.associations = SalesforceAssociations(self.http, self.provisioning, logger)
         self.reads = SalesforceReads(self.http, self.provisioning, settings)
+        self.tasks = SalesforceTasks(self.http)
         self.ends_memberships = settings.deactivate_ended_memberships
 
     def verify_access(self) -> None:
@@ -95,6 +99,23 @@ class SalesforceCRM(CRMClient):
     def _check_writable(self) -> None:
         if self.read_only:
             raise CRMError("dry run: the Salesforce client must not write")
+
+    def list_owners(self) -> list[Owner]:
+        """The org's active Users."""
+        return self.tasks.list_owners()
+
+    def record_owners(self, object_type: str, crm_ids: Sequence[str]) -> dict[str, str]:
+        """`OwnerId` of the Accounts or Contacts."""
+        return self.tasks.record_owners(object_type, crm_ids)
+
+    def create_tasks(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
+        """Tasks created once per attempt (see `tasks`)."""
+        self._check_writable()
+        return self.tasks.create_tasks(inputs)
+
+    def find_tasks(self, inputs: Sequence[TaskInput]) -> dict[str, str]:
+        """The Tasks among `inputs` the org holds, by their marker."""
+        return self.tasks.find_tasks(inputs)
 
     def declare_properties(
         self, object_type: str, definitions: Sequence[PropertyDefinition]

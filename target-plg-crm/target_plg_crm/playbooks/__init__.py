@@ -1,0 +1,1 @@
+"""Playbooks: when a record crosses a line, a task for the right person and/or a webhook."""
