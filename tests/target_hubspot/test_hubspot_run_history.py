@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -53,16 +52,12 @@ def test_associations_are_not_paced_by_the_ten_secondly_budget(tmp_path: Path) -
     # fit a budget of 12 (10 usable); the 12 association calls would not.
     with HubSpotEmulator(TOKEN, rate_max=12, rate_interval_ms=10_000) as emulator:
         workspace = HubSpotWorkspace(tmp_path, emulator=emulator)
-        started = time.monotonic()
-
         result = workspace.run(_pipeline(10, 100))
 
-        seconds = time.monotonic() - started
         assert result.returncode == 0, result.stderr
         assert len(emulator.calls_to("associations/contacts/companies/batch/create")) == 10
         assert [c for c in emulator.calls if c.status == 429] == []
     (line,) = workspace.run_history()
     assert line["calls"]["rate_limit_waits"]["count"] == 0
     assert line["calls"]["total"] > 12
-    assert seconds < 10  # no window was waited out
     assert emulator.companies()["a0"]["plg_is_pqa"] == "true"
