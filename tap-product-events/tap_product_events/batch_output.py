@@ -72,6 +72,9 @@ class BatchSpool:
             tables.setdefault(self.table(name), {}).update(columns)
         for table, columns in tables.items():
             definitions = ", ".join(f"{quoted(c)} {kind}" for c, kind in columns.items())
+            if table == MESSAGES_TABLE:
+                # How the bulk reader classed each message of a block (NULL from Python).
+                definitions += ", exact BOOLEAN, kept BOOLEAN, received TIMESTAMPTZ"
             self.connection.execute(
                 f"CREATE TABLE {table} (seq BIGINT, stream VARCHAR, {definitions})"
             )

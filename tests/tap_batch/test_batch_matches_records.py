@@ -230,3 +230,17 @@ def test_lines_over_max_message_bytes_are_reported_as_in_record_mode(
     assert batched.state is not None
     live = batched.state["sources"]["events_files"]["files"][str(plain)]
     assert live["lines"] == 3
+
+
+def test_first_run_with_start_date_skips_the_same_messages(
+    small_demo: DemoArchive, tmp_path: Path
+) -> None:
+    """The bulk reader drops the messages that arrived before `start_date` as RECORD does."""
+    arrivals = sorted(str(m.get("receivedAt") or m.get("timestamp")) for m in small_demo.messages)
+    start = arrivals[len(arrivals) // 2][:10]
+    tap = {"events_paths": [small_demo.glob], "start_date": start}
+    record, batched = record_and_batch_runs(
+        tmp_path, tap, _transform_config(AS_OF), batch_config(tmp_path / "batches", "parquet")
+    )
+    assert_same_outcome(record, batched)
+    assert "skipped" in batched.tap_log and f"start_date {start}" in batched.tap_log

@@ -132,25 +132,40 @@ def _record_columns_sql(columns: t.Iterable[str]) -> str:
     return ", ".join(picks)
 
 
-def _insert_sql(streams: t.Iterable[str], base: int) -> str:
-    """Insert the block's kept messages of the selected streams into the staging table."""
-    selected = ", ".join(f"'{s}'" for s in streams) or "NULL"
+def _insert_sql(keep: str) -> str:
+    """Insert every message of the block file into the staging table, with its class.
+
+    Done in one pass (no table of the block first): the messages that are not kept (left
+    to the RECORD path's code, or before the start date) are deleted again at once.
+    """
     columns = ", ".join(quoted(f) for f in _FIELDS)
     return (
-        f"INSERT INTO {MESSAGES_TABLE} (seq, stream, {columns}) "
-        f"SELECT {base} + n - 1, stream, {_record_columns_sql(_FIELDS)} "
-        f"FROM block WHERE kept AND stream IN ({selected})"
+        f"INSERT INTO {MESSAGES_TABLE} (seq, stream, exact, kept, received, {columns}) "
+        f"SELECT $base + n - 1, stream, exact, kept, received, {_record_columns_sql(_FIELDS)} "
+        f"FROM ({_classified_sql(keep)})"
     )
 
 
-_SUMMARY_SQL = """
+_SUMMARY_SQL = f"""
     SELECT count(*), count(*) FILTER (kept),
         strftime(max(received) FILTER (kept), '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         count(*) FILTER (exact AND NOT kept),
-        coalesce(list(n ORDER BY n) FILTER (NOT exact), []),
-        coalesce(histogram(stream) FILTER (kept), MAP {})
-    FROM block
+        coalesce(list(seq - $base + 1 ORDER BY seq) FILTER (NOT exact), []),
+        coalesce(histogram(stream) FILTER (kept), MAP {{}})
+    FROM {MESSAGES_TABLE} WHERE seq >= $base
 """
+
+
+def _not_kept_sql(streams: t.Iterable[str]) -> str:
+    """Delete the block's messages that are not kept or of streams not selected."""
+    selected = ", ".join(f"'{s}'" for s in streams) or "NULL"
+    return (
+        f"DELETE FROM {MESSAGES_TABLE} WHERE seq >= $base "
+        f"AND (NOT kept OR stream NOT IN ({selected}))"
+    )
+
+
+_BLOCK_SQL = f"DELETE FROM {MESSAGES_TABLE} WHERE seq >= $base"
 
 
 def readable_in_bulk(whole: bytes, first_line_number: int) -> bool:
@@ -168,8 +183,8 @@ class BulkLines:
     def __init__(self, spool: BatchSpool) -> None:
         self.spool = spool
         self.connection = spool.connection
-        self._selected = [s for s in spool.columns if s in MESSAGE_STREAMS]
         self._sql: dict[str, str] = {}
+        self._not_kept_sql = _not_kept_sql(s for s in spool.columns if s in MESSAGE_STREAMS)
 
     def take_block(
         self,
@@ -187,23 +202,29 @@ class BulkLines:
         keep = self._keep_sql(start_filter)
         sql = self._sql.get(keep)
         if sql is None:
-            sql = self._sql[keep] = f"CREATE OR REPLACE TEMP TABLE block AS {_classified_sql(keep)}"
+            sql = self._sql[keep] = _insert_sql(keep)
         path = self.spool.block_path()
         path.write_bytes(whole)
         connection, spool = self.connection, self.spool
+        # Every record numbered so far is staged (this runs between blocks), so the rows
+        # from `base` on are this block's.
+        base = spool.seq
+        params = {"base": base}
         try:
             connection.execute(
-                sql, {"path": str(path), "object_bytes": max(1 << 20, 2 * BLOCK_BYTES)}
+                sql,
+                {**params, "path": str(path), "object_bytes": max(1 << 20, 2 * BLOCK_BYTES)},
             )
         finally:
             path.unlink(missing_ok=True)
-        summary = connection.execute(_SUMMARY_SQL).fetchone()
+        summary = connection.execute(_SUMMARY_SQL, params).fetchone()
         assert summary is not None
         rows, accepted, latest, skipped, others, per_stream = summary
         if rows != count:
+            connection.execute(_BLOCK_SQL, params)
             return None  # blank lines: DuckDB's numbering is not the file's
-        base = spool.seq
-        connection.execute(_insert_sql(self._selected, base))
+        if accepted != rows or any(stream not in spool.columns for stream in per_stream):
+            connection.execute(self._not_kept_sql, params)
         for stream, n in per_stream.items():
             if stream in spool.columns:
                 spool.add_bulk_count(stream, n)
