@@ -13,18 +13,22 @@ validation, whose message the rejects file keeps.
 from __future__ import annotations
 
 import typing as t
+from decimal import Decimal
 
-# JSON type name -> the Python values that are certainly of it (bools are not numbers).
+# JSON type name -> the Python values that are certainly of it (bools are not numbers; the
+# SDK reads JSON numbers with a fraction as Decimal).
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
-    "number": (int, float),
+    "number": (int, float, Decimal),
     "boolean": (bool,),
     "null": (type(None),),
 }
 # Keywords that constrain nothing (annotations, and this project's `x-` extensions).
 _NOT_CONSTRAINTS = frozenset({"title", "description", "default", "examples", "$comment"})
 _TOP_LEVEL = frozenset({"type", "properties", "required"}) | _NOT_CONSTRAINTS
+
+_SCALARS = (str, int, float, Decimal, bool, type(None))
 
 Predicate = t.Callable[[object], bool]
 
@@ -60,7 +64,7 @@ def _value_check(schema: object) -> Predicate | None:
             return False
         if isinstance(value, bool) and not bool_allowed:
             return False  # True is an int to Python, not an integer to JSON Schema
-        if allowed is None and not isinstance(value, str | int | float | bool | None):
+        if allowed is None and not isinstance(value, _SCALARS):
             return False  # nested values: left to the full validation
         return members is None or (isinstance(value, str | None) and value in members)
 
@@ -100,6 +104,6 @@ class FlatRecordCheck:
             check = checks.get(name)
             if check is not None and not check(value):
                 return False
-            if check is None and not isinstance(value, str | int | float | bool | None):
+            if check is None and not isinstance(value, _SCALARS):
                 return False
         return all(name in record for name in self._required)
