@@ -65,7 +65,6 @@ class BatchSpool:
         self.connection.execute(f"SET memory_limit = '{STAGING_MEMORY}'")
         self.connection.execute("SET temp_directory = ?", [str(self._dir / "spill")])
         self.connection.execute("SET TimeZone = 'UTC'")
-        self.connection.execute("SET threads = 1")
         self.columns = {name: stream_columns(name) for name in stream_names}
         # The message streams share one table (the bulk reader inserts a block at once).
         tables: dict[str, dict[str, str]] = {}
@@ -73,6 +72,9 @@ class BatchSpool:
             tables.setdefault(self.table(name), {}).update(columns)
         for table, columns in tables.items():
             definitions = ", ".join(f"{quoted(c)} {kind}" for c, kind in columns.items())
+            if table == MESSAGES_TABLE:
+                # How the bulk reader classed each message of a block (NULL from Python).
+                definitions += ", exact BOOLEAN, kept BOOLEAN, received TIMESTAMPTZ"
             self.connection.execute(
                 f"CREATE TABLE {table} (seq BIGINT, stream VARCHAR, {definitions})"
             )
@@ -81,6 +83,10 @@ class BatchSpool:
         self._python_rows: dict[str, list[bytes]] = {name: [] for name in self.columns}
         self.manifests: dict[str, list[str]] = {name: [] for name in self.columns}
         self._staged = 0  # records staged and not yet written to a batch file
+        # Staged in reading order unless Python rows of a stream joined its bulk rows (they
+        # are loaded later): only those streams are sorted by seq when written out.
+        self._bulk_streams: set[str] = set()
+        self._python_streams: set[str] = set()
         self._run_id = uuid.uuid4().hex[:12]
 
     @staticmethod
@@ -116,6 +122,7 @@ class BatchSpool:
         """Count records the bulk reader inserted into the stream's table itself."""
         self.counts[stream_name] += count
         self._staged += count
+        self._bulk_streams.add(stream_name)
 
     def write_parts_when_full(self) -> None:
         """Write the staged records out once there are PART_ROWS of them.
@@ -148,6 +155,8 @@ class BatchSpool:
         except (OSError, duckdb.Error) as exc:
             raise SpoolError(f"Cannot write the batch files in {folder}: {exc}") from exc
         self._staged = 0
+        self._bulk_streams.clear()
+        self._python_streams.clear()
 
     def _load_python_rows(self, stream_name: str) -> None:
         rows = self._python_rows[stream_name]
@@ -157,6 +166,7 @@ class BatchSpool:
         longest = max(len(row) for row in rows)
         path.write_bytes(b"\n".join(rows) + b"\n")
         rows.clear()
+        self._python_streams.add(stream_name)
         self._insert_python_file(stream_name, path, longest)
         path.unlink()
 
@@ -208,11 +218,13 @@ class BatchSpool:
         else:
             compression = "gzip" if self.settings.compression == "gzip" else "none"
             options = f"FORMAT JSON, COMPRESSION {compression}"
+        mixed = stream_name in self._bulk_streams and stream_name in self._python_streams
+        order = " ORDER BY seq" if mixed else ""
         # Written under a temporary name, renamed when complete: a reader never sees half.
         partial = path.with_name(path.name + ".partial")
         self.connection.execute(
-            f"COPY (SELECT {names} FROM {self.table(stream_name)} WHERE stream = $stream "
-            f"ORDER BY seq) TO '{_sql_text(str(partial))}' ({options})",
+            f"COPY (SELECT {names} FROM {self.table(stream_name)} WHERE stream = $stream"
+            f"{order}) TO '{_sql_text(str(partial))}' ({options})",
             {"stream": stream_name},
         )
         partial.rename(path)

@@ -36,6 +36,7 @@ from target_plg_crm.property_plan import (
     encode_value,
     property_label,
 )
+from target_plg_crm.record_check import FlatRecordCheck
 from target_plg_crm.record_filter import FilterSchemaError, RecordFilter
 from target_plg_crm.sync_run import ContactRef, SyncRun
 
@@ -116,6 +117,7 @@ class CRMStreamSink(BatchSink):
         self.run = run
         self.schema = without_formats(self.schema)
         self._record_validator = JSONSchemaValidator(self.schema) if self.validate_schema else None
+        self._quick_check = FlatRecordCheck.of(self.schema)
 
     def get_validator(self) -> None:
         """No SDK validation: an invalid record is rejected here, not fatal (see below)."""
@@ -124,6 +126,8 @@ class CRMStreamSink(BatchSink):
     def validation_error(self, record: dict) -> str | None:
         """Why `record` does not match the stream's schema, if it does not."""
         if self._record_validator is None:
+            return None
+        if self._quick_check is not None and self._quick_check.certainly_valid(record):
             return None
         try:
             self._record_validator.validate(record)

@@ -11,11 +11,13 @@ field by field, the final STATE identical, and the same `path:line: reason` repo
 
 from __future__ import annotations
 
+import gzip
 import json
 import typing as t
 from pathlib import Path
 
 import pytest
+from tap_product_events.sources.archives.batch_reader import BLOCK_BYTES
 
 from demo.generate_demo import generate
 from tests.sql_pipeline.conftest import transform_config
@@ -180,3 +182,65 @@ def _continue(
 ) -> PipelineRun:
     """A next run of one path: its store, and the STATE its first run ended with."""
     return run_pipeline(folder, name, tap, config(folder / store_name), state)
+
+
+def _line_of(size: int, message_id: str) -> str:
+    """A whole track message of exactly `size` bytes (padded in a property)."""
+    message = _track(message_id, "u-big", "Signed Up", properties={"pad": ""})
+    short = len(json.dumps(message))
+    message["properties"] = {"pad": "x" * (size - short)}
+    line = json.dumps(message)
+    assert len(line) == size
+    return line
+
+
+def test_lines_over_max_message_bytes_are_reported_as_in_record_mode(
+    small_demo: DemoArchive, tmp_path: Path
+) -> None:
+    """Over-long lines among bulk lines, one longer than a bulk block, one at the limit,
+    one with CRLF, and one still being written at the end of a plain file."""
+    limit = 1024
+    archive = tmp_path / "big" / "archive.jsonl.gz"
+    archive.parent.mkdir()
+    huge = _line_of(BLOCK_BYTES + 5000, "huge")  # read past block by block
+    lines = [MIXED[0], _line_of(limit + 1, "over-1"), MIXED[1], huge, MIXED[2]]
+    lines += [_line_of(limit, "at-limit"), _line_of(3 * limit, "over-2"), MIXED[3]]
+    archive.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    plain = tmp_path / "big" / "live.jsonl"
+    with plain.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(_line_of(limit + 40, "crlf") + "\r\n")
+        handle.write(_line_of(limit - 1, "crlf-ok") + "\r\n")
+        handle.write(MIXED[6] + "\n")
+        handle.write(_line_of(2 * limit, "unfinished"))  # no newline yet: not reported
+    tap = {"events_paths": [small_demo.glob, str(tmp_path / "big" / "*")]}
+    tap["max_message_bytes"] = limit
+    record, batched = record_and_batch_runs(
+        tmp_path, tap, _transform_config(AS_OF), batch_config(tmp_path / "batches", "parquet")
+    )
+    assert_same_outcome(record, batched)
+    reported = malformed_lines(batched.tap_log)
+    over = [line for line in reported if "over max_message_bytes (1024)" in line]
+    assert [line.split(": ")[0].rsplit("/", 1)[1] for line in over] == [
+        "archive.jsonl.gz:2",
+        "archive.jsonl.gz:4",
+        "archive.jsonl.gz:7",
+        "live.jsonl:1",
+    ]
+    assert f"message of {len(huge)} bytes" in over[1]
+    assert batched.state is not None
+    live = batched.state["sources"]["events_files"]["files"][str(plain)]
+    assert live["lines"] == 3
+
+
+def test_first_run_with_start_date_skips_the_same_messages(
+    small_demo: DemoArchive, tmp_path: Path
+) -> None:
+    """The bulk reader drops the messages that arrived before `start_date` as RECORD does."""
+    arrivals = sorted(str(m.get("receivedAt") or m.get("timestamp")) for m in small_demo.messages)
+    start = arrivals[len(arrivals) // 2][:10]
+    tap = {"events_paths": [small_demo.glob], "start_date": start}
+    record, batched = record_and_batch_runs(
+        tmp_path, tap, _transform_config(AS_OF), batch_config(tmp_path / "batches", "parquet")
+    )
+    assert_same_outcome(record, batched)
+    assert "skipped" in batched.tap_log and f"start_date {start}" in batched.tap_log

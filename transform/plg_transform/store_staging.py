@@ -18,6 +18,7 @@ import orjson
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from plg_transform.batch_files import BatchFile
+from plg_transform.batch_parquet import parquet_rows_sql
 from plg_transform.message_rows import EARLIEST_EVENT_US, MessageRows, fast_rows_sql
 from plg_transform.store import object_bytes
 
@@ -54,6 +55,7 @@ class StoreStaging:
         self._rows = rows
         self._future_us = future_us
         self._earliest_us = earliest_us
+        self._account_id_paths = tuple(account_id_paths)
         self._lines_sql = fast_rows_sql(account_id_paths, _LINES_SOURCE, keep_record=False)
         self._batch_sql = fast_rows_sql(account_id_paths, _BATCH_SOURCE, keep_record=True)
         self.next_seq = 0
@@ -142,7 +144,6 @@ class StoreStaging:
         """Stage every record of one BATCH file of an input stream; returns the count."""
         self.flush()  # records before the BATCH keep their lower numbers
         store = self._store()
-        sql = self._batch_sql.replace("{records}", batch.records_sql())
         params = {
             "first": self.next_seq,
             "stream": batch.stream,
@@ -150,6 +151,7 @@ class StoreStaging:
             "earliest": self._earliest_us,
         }
         try:
+            sql = self._batch_file_sql(batch)
             count, slow = store.stage_fast_rows(sql, {**params, **batch.params()})
         except duckdb.OutOfMemoryException as exc:
             raise store.out_of_memory(exc) from exc
@@ -163,6 +165,16 @@ class StoreStaging:
         self.next_seq += count
         self._load_python_rows()
         return count
+
+    def _batch_file_sql(self, batch: BatchFile) -> str:
+        """The staging SQL of one BATCH file: Parquet columns read directly where they can
+        be (batch_parquet), else each record as one JSON document."""
+        if batch.format == "parquet":
+            types = dict(self._store().query_rows(_COLUMN_TYPES_SQL, batch.params()))
+            sql = parquet_rows_sql(self._account_id_paths, types)
+            if sql is not None:
+                return sql
+        return self._batch_sql.replace("{records}", batch.records_sql())
 
     def batch_records(self, batch: BatchFile) -> list[dict]:
         """Every record of a BATCH file as a dict (for the small streams read in Python)."""
@@ -189,6 +201,9 @@ _LINES_SOURCE = (
     "(SELECT row_number() OVER () - 1 + $first AS seq, stream, record FROM read_json("
     "$path, format='newline_delimited', maximum_object_size=$object_bytes, "
     "columns={stream: 'VARCHAR', record: 'JSON'}))"
+)
+_COLUMN_TYPES_SQL = (
+    "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($file))"
 )
 _BATCH_SOURCE = (
     "(SELECT row_number() OVER () - 1 + $first AS seq, $stream AS stream, record FROM ({records}))"

@@ -132,25 +132,40 @@ def _record_columns_sql(columns: t.Iterable[str]) -> str:
     return ", ".join(picks)
 
 
-def _insert_sql(streams: t.Iterable[str], base: int) -> str:
-    """Insert the block's kept messages of the selected streams into the staging table."""
-    selected = ", ".join(f"'{s}'" for s in streams) or "NULL"
+def _insert_sql(keep: str) -> str:
+    """Insert every message of the block file into the staging table, with its class.
+
+    Done in one pass (no table of the block first): the messages that are not kept (left
+    to the RECORD path's code, or before the start date) are deleted again at once.
+    """
     columns = ", ".join(quoted(f) for f in _FIELDS)
     return (
-        f"INSERT INTO {MESSAGES_TABLE} (seq, stream, {columns}) "
-        f"SELECT {base} + n - 1, stream, {_record_columns_sql(_FIELDS)} "
-        f"FROM block WHERE kept AND stream IN ({selected})"
+        f"INSERT INTO {MESSAGES_TABLE} (seq, stream, exact, kept, received, {columns}) "
+        f"SELECT $base + n - 1, stream, exact, kept, received, {_record_columns_sql(_FIELDS)} "
+        f"FROM ({_classified_sql(keep)})"
     )
 
 
-_SUMMARY_SQL = """
+_SUMMARY_SQL = f"""
     SELECT count(*), count(*) FILTER (kept),
         strftime(max(received) FILTER (kept), '%Y-%m-%dT%H:%M:%S.%f+00:00'),
         count(*) FILTER (exact AND NOT kept),
-        coalesce(list(n ORDER BY n) FILTER (NOT exact), []),
-        coalesce(histogram(stream) FILTER (kept), MAP {})
-    FROM block
+        coalesce(list(seq - $base + 1 ORDER BY seq) FILTER (NOT exact), []),
+        coalesce(histogram(stream) FILTER (kept), MAP {{}})
+    FROM {MESSAGES_TABLE} WHERE seq >= $base
 """
+
+
+def _not_kept_sql(streams: t.Iterable[str]) -> str:
+    """Delete the block's messages that are not kept or of streams not selected."""
+    selected = ", ".join(f"'{s}'" for s in streams) or "NULL"
+    return (
+        f"DELETE FROM {MESSAGES_TABLE} WHERE seq >= $base "
+        f"AND (NOT kept OR stream NOT IN ({selected}))"
+    )
+
+
+_BLOCK_SQL = f"DELETE FROM {MESSAGES_TABLE} WHERE seq >= $base"
 
 
 def readable_in_bulk(whole: bytes, first_line_number: int) -> bool:
@@ -168,8 +183,8 @@ class BulkLines:
     def __init__(self, spool: BatchSpool) -> None:
         self.spool = spool
         self.connection = spool.connection
-        self._selected = [s for s in spool.columns if s in MESSAGE_STREAMS]
         self._sql: dict[str, str] = {}
+        self._not_kept_sql = _not_kept_sql(s for s in spool.columns if s in MESSAGE_STREAMS)
 
     def take_block(
         self,
@@ -187,23 +202,29 @@ class BulkLines:
         keep = self._keep_sql(start_filter)
         sql = self._sql.get(keep)
         if sql is None:
-            sql = self._sql[keep] = f"CREATE OR REPLACE TEMP TABLE block AS {_classified_sql(keep)}"
+            sql = self._sql[keep] = _insert_sql(keep)
         path = self.spool.block_path()
         path.write_bytes(whole)
         connection, spool = self.connection, self.spool
+        # Every record numbered so far is staged (this runs between blocks), so the rows
+        # from `base` on are this block's.
+        base = spool.seq
+        params = {"base": base}
         try:
             connection.execute(
-                sql, {"path": str(path), "object_bytes": max(1 << 20, 2 * BLOCK_BYTES)}
+                sql,
+                {**params, "path": str(path), "object_bytes": max(1 << 20, 2 * BLOCK_BYTES)},
             )
         finally:
             path.unlink(missing_ok=True)
-        summary = connection.execute(_SUMMARY_SQL).fetchone()
+        summary = connection.execute(_SUMMARY_SQL, params).fetchone()
         assert summary is not None
         rows, accepted, latest, skipped, others, per_stream = summary
         if rows != count:
+            connection.execute(_BLOCK_SQL, params)
             return None  # blank lines: DuckDB's numbering is not the file's
-        base = spool.seq
-        connection.execute(_insert_sql(self._selected, base))
+        if accepted != rows or any(stream not in spool.columns for stream in per_stream):
+            connection.execute(self._not_kept_sql, params)
         for stream, n in per_stream.items():
             if stream in spool.columns:
                 spool.add_bulk_count(stream, n)
@@ -327,7 +348,12 @@ def _router(segments: list[_Segment]) -> Fallback:
 
 
 class _BulkFileReader(_FileReader):
-    """A file reader whose lines are queued for DuckDB in `PendingLines`."""
+    """A file reader whose lines are queued for DuckDB in `PendingLines`.
+
+    `max_message_bytes` holds as on the RECORD path: a line over the limit is reported
+    with the same `path:line: reason` (found by a scan that costs a few `rfind` per
+    block), and a line longer than a block is read past without being held whole.
+    """
 
     pending: PendingLines
 
@@ -345,47 +371,139 @@ class _BulkFileReader(_FileReader):
     ) -> tuple[int, int, int | None]:
         """As the RECORD path's, but the messages of queued lines are counted at the flush."""
         handle = t.cast("t.BinaryIO", lines)
-        take_lines = super()._take_lines
-        consumed = messages = 0
+        run = _LineRun(self, first_line_number, accept, watermark, start_filter)
         rest = b""
+        skipped: int | None = None  # bytes of an over-long line read past so far
         while True:
             try:
                 block = handle.read(BLOCK_BYTES)
             except (OSError, EOFError, zlib.error) as exc:
-                raise _DamagedInputError(first_line_number - 1 + consumed, exc) from exc
+                raise _DamagedInputError(first_line_number - 1 + run.consumed, exc) from exc
             if not block:
                 break
+            if skipped is not None:
+                newline = block.find(b"\n")
+                if newline < 0:
+                    skipped += len(block)
+                    continue
+                run.oversize(OversizeLine(skipped + len(block[:newline].rstrip(b"\r")), True))
+                skipped, block = None, block[newline + 1 :]
             data = rest + block if rest else block
             cut = data.rfind(b"\n") + 1
             whole, rest = data[:cut], data[cut:]
-            if not whole:
-                continue
-            count = whole.count(b"\n")
-            first = first_line_number + consumed
+            if whole:
+                run.take_whole_lines(whole)
+            if len(rest) > self.limit + 2:  # no newline within the limit: over it
+                skipped, rest = len(rest), b""
+        if skipped is not None:
+            return run.unfinished(OversizeLine(skipped, False))
+        if not rest:
+            return run.consumed, run.messages, None
+        if len(rest.rstrip(b"\r\n")) > self.limit:
+            return run.unfinished(OversizeLine(len(rest), False))
+        self.pending.flush()
+        return run.unfinished(rest)
 
-            def fallback(line: bytes, offset: int, first: int = first) -> int:
-                _, taken, _ = take_lines(
-                    [line + b"\n"], first + offset, accept, watermark, start_filter
-                )
-                return taken
+    def take_line(
+        self,
+        line: bytes | OversizeLine,
+        line_number: int,
+        accept: Accept,
+        watermark: ArrivalWatermark,
+        start_filter: StartDateFilter | None,
+    ) -> tuple[int, int, int | None]:
+        """One line the RECORD path's way: (lines taken, messages, unfinished bytes)."""
+        return super()._take_lines([line], line_number, accept, watermark, start_filter)
 
-            segment = _Segment(whole, count, fallback)
-            if readable_in_bulk(whole, first):
-                self.pending.add(segment, watermark, start_filter)
-            else:
-                self.pending.flush()  # the lines before these keep their place
-                messages += self.pending.read_line_by_line(segment)
-            consumed += count
-        if rest:
-            self.pending.flush()
-            taken, last, unfinished = take_lines(
-                [rest], first_line_number + consumed, accept, watermark, start_filter
-            )
-            messages += last
-            if unfinished:
-                return consumed, messages, unfinished
-            consumed += taken
-        return consumed, messages, None
+
+class _LineRun:
+    """The lines of one file read so far by `_BulkFileReader._take_lines`."""
+
+    def __init__(
+        self,
+        reader: _BulkFileReader,
+        first_line_number: int,
+        accept: Accept,
+        watermark: ArrivalWatermark,
+        start_filter: StartDateFilter | None,
+    ) -> None:
+        self.reader, self.pending = reader, reader.pending
+        self.first_line_number = first_line_number
+        self.accept, self.watermark, self.start_filter = accept, watermark, start_filter
+        self.consumed = 0  # lines taken (or queued)
+        self.messages = 0  # messages of the lines taken the RECORD path's way
+
+    def take_whole_lines(self, whole: bytes) -> None:
+        """Queue newline-ended lines for DuckDB; report those over the size limit."""
+        position = 0
+        for start, end, size in _oversize_lines(whole, self.reader.limit):
+            if start > position:
+                self._queue(whole[position:start])
+            self.oversize(OversizeLine(size, True))
+            position = end
+        if position < len(whole):
+            self._queue(whole[position:] if position else whole)
+
+    def oversize(self, line: OversizeLine) -> None:
+        """Report a complete line over the limit, in its place among the others."""
+        self.pending.flush()
+        self.reader.take_line(
+            line, self._next_line_number(), self.accept, self.watermark, self.start_filter
+        )
+        self.consumed += 1
+
+    def unfinished(self, line: bytes | OversizeLine) -> tuple[int, int, int | None]:
+        """Take the file's last line, which has no newline (the RECORD path's rules)."""
+        self.pending.flush()
+        taken, messages, unfinished = self.reader.take_line(
+            line, self._next_line_number(), self.accept, self.watermark, self.start_filter
+        )
+        self.messages += messages
+        if not unfinished:
+            self.consumed += taken
+        return self.consumed, self.messages, unfinished
+
+    def _next_line_number(self) -> int:
+        return self.first_line_number + self.consumed
+
+    def _queue(self, whole: bytes) -> None:
+        count = whole.count(b"\n")
+        first = self._next_line_number()
+        take_line, accept = self.reader.take_line, self.accept
+        watermark, start_filter = self.watermark, self.start_filter
+
+        def fallback(line: bytes, offset: int) -> int:
+            _, taken, _ = take_line(line + b"\n", first + offset, accept, watermark, start_filter)
+            return taken
+
+        segment = _Segment(whole, count, fallback)
+        if readable_in_bulk(whole, first):
+            self.pending.add(segment, watermark, start_filter)
+        else:
+            self.pending.flush()  # the lines before these keep their place
+            self.messages += self.pending.read_line_by_line(segment)
+        self.consumed += count
+
+
+def _oversize_lines(whole: bytes, limit: int) -> t.Iterator[tuple[int, int, int]]:
+    """(start, end after the newline, size) of each line of `whole` over `limit` bytes.
+
+    `whole` ends with a newline. A window of `limit + 1` bytes from a line's start holds
+    a newline unless that line is longer than the limit, so the scan jumps a window at a
+    time. The size is counted as the RECORD path counts it (without the newline and the
+    carriage returns before it).
+    """
+    position, end = 0, len(whole)
+    while position + limit + 1 < end:
+        newline = whole.rfind(b"\n", position, position + limit + 1)
+        if newline >= 0:
+            position = newline + 1
+            continue
+        newline = whole.index(b"\n", position)
+        size = len(whole[position:newline].rstrip(b"\r"))
+        if size > limit:
+            yield position, newline + 1, size
+        position = newline + 1
 
 
 class _BulkPlainReader(_BulkFileReader, _PlainReader):
