@@ -100,19 +100,29 @@ WITH rows AS (
     END AS plausible_ts
   FROM rows
   WHERE message_id IS NOT NULL
+), kept AS (
+  {#- A copy the tap would report as bad input is never stored: a later copy may be. -#}
+  SELECT * FROM timed
+  WHERE plausible_ts IS NOT NULL
+    AND CASE kind WHEN 'alias' THEN user_id IS NOT NULL AND anonymous_id IS NOT NULL
+                  WHEN 'group' THEN account_id IS NOT NULL AND coalesce(user_id, anonymous_id) IS NOT NULL
+                  WHEN 'track' THEN event IS NOT NULL AND coalesce(user_id, anonymous_id) IS NOT NULL
+                  ELSE coalesce(user_id, anonymous_id) IS NOT NULL END
+  {% if is_incremental() %}
+    {#- Incremental: rows loaded since the last run, of messageIds not stored yet. -#}
+    AND loaded >= (SELECT max(loaded) FROM {{ this }})
+    AND message_id NOT IN (SELECT message_id FROM {{ this }})
+  {% endif %}
 ), firsts AS (
-  SELECT *, row_number() OVER (ORDER BY loaded, source_table, message_id) AS seq
-  FROM timed
+  SELECT * FROM kept
   QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY loaded, source_table) = 1
 )
-SELECT CAST(seq AS BIGINT) AS seq, message_id, kind, user_id, anonymous_id, account_id, event,
-       CAST(timezone('UTC', plausible_ts) AS TIMESTAMP) AS ts, source_table
+SELECT CAST(row_number() OVER (ORDER BY loaded, source_table, message_id)
+         {% if is_incremental() %} + (SELECT coalesce(max(seq), 0) FROM {{ this }}){% endif %}
+       AS BIGINT) AS seq,
+       message_id, kind, user_id, anonymous_id, account_id, event,
+       CAST(timezone('UTC', plausible_ts) AS TIMESTAMP) AS ts, source_table, loaded
 FROM firsts
-WHERE plausible_ts IS NOT NULL
-  AND CASE kind WHEN 'alias' THEN user_id IS NOT NULL AND anonymous_id IS NOT NULL
-                WHEN 'group' THEN account_id IS NOT NULL AND coalesce(user_id, anonymous_id) IS NOT NULL
-                WHEN 'track' THEN event IS NOT NULL AND coalesce(user_id, anonymous_id) IS NOT NULL
-                ELSE coalesce(user_id, anonymous_id) IS NOT NULL END
 {% endmacro %}
 
 {#- A trait column's value as the JSON value the tap rebuilds (instants as ISO 8601 Z). -#}
@@ -144,6 +154,7 @@ WHERE plausible_ts IS NOT NULL
     {%- set types = plg_segment_column_types(relation) -%}
     {%- for name in plg_segment_column_names(relation) -%}
       {%- set kind = 'identify' if table == 'identifies' else 'group' -%}
+      {%- set newer = " AND m.seq > (SELECT coalesce(max(seq), 0) FROM " ~ this ~ ")" if is_incremental() else "" -%}
       {%- if (name == 'name' or name not in plg_standard_columns()) and not name.startswith('context_')
             or name == 'type' -%}
         {#- A `type` column holding the message type is bookkeeping, any other value a trait. -#}
@@ -151,7 +162,8 @@ WHERE plausible_ts IS NOT NULL
         {%- do parts.append("SELECT m.seq, '" ~ name ~ "' AS key, " ~ plg_segment_json('t."' ~ name ~ '"', types[name])
             ~ " AS value FROM " ~ relation ~ " t JOIN " ~ ref('plg_messages')
             ~ " m ON m.message_id = CAST(t.id AS VARCHAR) AND m.source_table = '" ~ table
-            ~ "' WHERE t.\"" ~ name ~ "\" IS NOT NULL" ~ not_type) -%}
+            ~ "' AND m.loaded = CAST(t." ~ plg_segment_loaded(plg_segment_column_names(relation))
+            ~ " AS TIMESTAMPTZ) WHERE t.\"" ~ name ~ "\" IS NOT NULL" ~ not_type ~ newer) -%}
       {%- endif -%}
     {%- endfor -%}
   {%- endfor %}
