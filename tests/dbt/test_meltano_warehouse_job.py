@@ -73,3 +73,4 @@ def test_dbt_then_tap_then_target_fill_the_crm(tmp_path: Path) -> None:
     assert computed["contacts"] and computed["companies"]
     assert counts.get("contacts") == len(computed["contacts"]), counts
     assert counts.get("companies") == len(computed["companies"]), counts
+    assert counts.get("associations") == len(computed["associations"]), counts
