@@ -33,7 +33,12 @@ if [ ! -f .meltano/.plg-installed ] || [ -n "$(find meltano.yml $deps -newer .me
   mkdir -p .meltano
   "$uv" export --locked --quiet --no-hashes --no-emit-workspace --no-header \
     --no-annotate --all-extras --all-groups -o "$constraints" >/dev/null
-  PIP_CONSTRAINT="$root/$constraints" UV_CONSTRAINT="$root/$constraints" \
-    .venv/bin/meltano install >/dev/null
+  for plugin_type in extractors mappers loaders utilities; do
+    PIP_CONSTRAINT="$root/$constraints" UV_CONSTRAINT="$root/$constraints" \
+      .venv/bin/meltano install --plugin-type "$plugin_type" >/dev/null
+  done
+  # The dbt transformers (dbt/plg_scores) pin their own dependencies (dbt-core's bounds
+  # exclude some of the lock's versions), so they are installed without the constraints.
+  .venv/bin/meltano install --plugin-type transformers >/dev/null
   touch .meltano/.plg-installed
 fi

@@ -26,15 +26,23 @@ from tap_product_events.sources.metrics.settings import (
     MetricsEndpoint,
     MetricsQuery,
 )
+from tap_product_events.sources.scores.settings import SCORES_SQL, ScoresSqlSettings
 from tap_product_events.sources.sql_connection import url_problem
 from tap_product_events.sources.warehouse.settings import EVENTS_SQL, SqlEventsSettings
 
-SOURCE_SETTINGS = ("events_paths", "events_sql", "metrics_queries", "metrics_endpoints")
+SOURCE_SETTINGS = (
+    "events_paths",
+    "events_sql",
+    "metrics_queries",
+    "metrics_endpoints",
+    "scores_sql",
+)
 
 CONFIG_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     EVENTS_PATHS,
     STORAGE_OPTIONS,
     EVENTS_SQL,
+    SCORES_SQL,
     METRICS_QUERIES,
     METRICS_ENDPOINTS,
     MAX_MESSAGE_BYTES,
@@ -83,7 +91,15 @@ def check_settings(config: t.Mapping[str, t.Any], problems: SettingProblems) -> 
     if not any(config.get(name) for name in SOURCE_SETTINGS):
         problems.add(
             "events_paths",
-            "no source is set: set events_paths, events_sql, metrics_queries or metrics_endpoints",
+            "no source is set: set events_paths, events_sql, metrics_queries, metrics_endpoints "
+            "or scores_sql",
+        )
+    others = [name for name in SOURCE_SETTINGS if name != "scores_sql" and config.get(name)]
+    if config.get("scores_sql") and others:
+        problems.add(
+            "scores_sql",
+            "reads scores the dbt package computed, not events: it cannot be combined with "
+            + ", ".join(others),
         )
     start_date = config.get("start_date")
     if start_date is not None and parse_instant(start_date) is None:
@@ -92,8 +108,9 @@ def check_settings(config: t.Mapping[str, t.Any], problems: SettingProblems) -> 
             f"{json.dumps(start_date)} is not an ISO 8601 date-time "
             "(e.g. 2026-01-01 or 2026-01-01T00:00:00Z)",
         )
-    if "events_sql" in config:
-        _check_database_url(["events_sql", "url"], config["events_sql"]["url"], problems)
+    for source in ("events_sql", "scores_sql"):
+        if source in config:
+            _check_database_url([source, "url"], config[source]["url"], problems)
     queries = config.get("metrics_queries", [])
     for index, query in enumerate(queries):
         _check_database_url(["metrics_queries", index, "url"], query["url"], problems)
@@ -141,6 +158,7 @@ class TapSettings:
     storage_options: t.Mapping[str, t.Mapping[str, t.Any]] | None = None
     progress_interval_seconds: float = 10
     batch: BatchSettings | None = None
+    scores_sql: ScoresSqlSettings | None = None
 
     @property
     def has_metrics(self) -> bool:
@@ -160,6 +178,9 @@ class TapSettings:
             strict=config["strict"],
             max_message_bytes=config["max_message_bytes"],
             events_sql=SqlEventsSettings.from_config(events_sql) if events_sql else None,
+            scores_sql=ScoresSqlSettings.from_config(config["scores_sql"])
+            if config.get("scores_sql")
+            else None,
             metrics_queries=tuple(
                 MetricsQuery.from_config(query) for query in config.get("metrics_queries", ())
             ),

@@ -7,6 +7,7 @@ import typing as t
 
 from plg_settings import SettingProblems, StrictSettingsPlugin
 from singer_sdk import Stream, Tap
+from singer_sdk.exceptions import FatalSyncError
 from singer_sdk.helpers.capabilities import (
     CapabilitiesEnum,
     PluginCapabilities,
@@ -16,6 +17,7 @@ from singer_sdk.helpers.capabilities import (
 from tap_product_events.settings import CONFIG_SCHEMA, TapSettings, check_settings
 from tap_product_events.singer_output import OrjsonSingerWriter
 from tap_product_events.sources.metrics.metrics_stream import MetricsStream
+from tap_product_events.sources.scores.score_streams import score_streams
 from tap_product_events.streams import (
     DailyRollupStream,
     MessageStream,
@@ -108,6 +110,13 @@ class TapProductEvents(StrictSettingsPlugin, Tap):
         settings = self._settings
         if settings is None:
             return list(message_list)  # e.g. --about without a config
+        if settings.scores_sql is not None:
+            # The dbt package's results: the transform's streams, for the target directly.
+            try:
+                return score_streams(self, settings.scores_sql)
+            except FatalSyncError as exc:  # no results to read: one line, exit 1
+                self.logger.error("%s", exc)
+                raise SystemExit(1) from None
         if settings.events_sql is not None and settings.events_sql.rollup:
             message_list.append(DailyRollupStream(self, self._records_of))
         use_batches(message_list, settings.batch, self._batches_of)

@@ -224,6 +224,19 @@ CASES: dict[str, tuple[dict[str, t.Any], str]] = {
         {"events_paths": ["ARCHIVE"], "storage_options": {"s3": {"secret_key": PASSWORD}}},
         "`storage_options.s3.secret_key`: unknown setting; did you mean `secret`?",
     ),
+    "scores with events": (
+        {"events_paths": ["ARCHIVE"], "scores_sql": {"url": "DUCKDB"}},
+        "`scores_sql`: reads scores the dbt package computed, not events: it cannot be "
+        "combined with events_paths",
+    ),
+    "scores URL without its driver": (
+        {"scores_sql": {"url": "snowflake://u:p@account/db"}},
+        "`scores_sql.url`",
+    ),
+    "scores setting typo": (
+        {"scores_sql": {"url": "DUCKDB", "shema": "plg"}},
+        "`scores_sql.shema`: unknown setting; did you mean `schema`?",
+    ),
     "object-storage secret of the wrong type": (
         {"events_paths": ["ARCHIVE"], "storage_options": {"s3": {"secret": SECRET_NUMBER}}},
         "`storage_options.s3.secret`",

@@ -79,21 +79,21 @@ def _raw_values(snap: Snapshot, kind: str) -> None:
     )
 
 
-def reference(snap: Snapshot, kind: str) -> float | None:
-    """score_reference[kind], else the nearest-rank P90 of raw over raw > 0 (None if empty)."""
+def reference_sql(snap: Snapshot, kind: str) -> str:
+    """SQL of score_reference[kind], else of the nearest-rank P90 of raw over raw > 0.
+
+    A scalar subquery (NULL when no raw value is > 0), so the warehouse models generated
+    from these steps (dbt_models.py) compute the reference in SQL as this path does.
+    """
     configured = snap.settings.score_reference.get(kind)
     if configured is not None:
-        return configured
+        return f"CAST({float(configured)!r} AS DOUBLE)"
     # Nearest rank ceil(0.9 * n), in exact integer arithmetic: (9n + 9) // 10.
-    row = snap.rows(
-        f"""
+    return f"""(
         SELECT raw_cur FROM (
             SELECT raw_cur, row_number() OVER (ORDER BY raw_cur) AS rank, count(*) OVER () AS n
             FROM raw_{kind} WHERE raw_cur > 0)
-        WHERE rank = (9 * n + 9) // 10
-        """
-    )
-    return float(row[0][0]) if row else None
+        WHERE rank = (9 * n + 9) // 10)"""
 
 
 def build_engagement(snap: Snapshot) -> dict[str, float | None]:
@@ -103,11 +103,12 @@ def build_engagement(snap: Snapshot) -> dict[str, float | None]:
     refs: dict[str, float | None] = {}
     for kind in ("user", "membership", "account"):
         _raw_values(snap, kind)
-        refs[kind] = reference(snap, kind)
-        snap.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE ref_{kind} AS SELECT CAST(? AS DOUBLE) AS ref",
-            [refs[kind]],
+        snap.run(
+            f"CREATE OR REPLACE TEMP TABLE ref_{kind} AS "
+            f"SELECT CAST({reference_sql(snap, kind)} AS DOUBLE) AS ref"
         )
+        found = snap.rows(f"SELECT ref FROM ref_{kind}")
+        refs[kind] = None if not found or found[0][0] is None else float(found[0][0])
         keys = ", ".join(KEYS[kind])
         snap.run(
             f"""

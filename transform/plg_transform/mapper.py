@@ -15,6 +15,7 @@ from singer_sdk import InlineMapper
 
 from plg_transform.bad_input import BadInput
 from plg_transform.batch_files import batch_files
+from plg_transform.dbt_command import dbt_models_command
 from plg_transform.explain_command import with_explain_command
 from plg_transform.last_run_records import kept_records
 from plg_transform.message_rows import INPUT_STREAMS, MessageRows
@@ -88,8 +89,10 @@ class PLGTransform(StrictSettingsPlugin, InlineMapper):
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
-        """The SDK's command, plus the subcommand `explain` (see explain_command.py)."""
-        return with_explain_command(cls, super().get_singer_command())
+        """The SDK's command, plus the subcommands `explain` and `dbt-models`."""
+        group = with_explain_command(cls, super().get_singer_command())
+        group.add_command(dbt_models_command(cls))
+        return group
 
     def check_settings(self, config: t.Mapping[str, t.Any], problems: SettingProblems) -> None:
         """What the schema cannot say: rules compile, names do not clash (setting_checks)."""

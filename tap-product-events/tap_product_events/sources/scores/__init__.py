@@ -1,0 +1,1 @@
+"""The `scores_sql` source: contacts, companies and associations computed by dbt."""
