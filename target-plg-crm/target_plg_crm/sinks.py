@@ -36,6 +36,7 @@ from target_plg_crm.property_plan import (
     encode_value,
     property_label,
 )
+from target_plg_crm.reconcile import OwnedLabels, reconcile_previous_labels, schema_labels
 from target_plg_crm.record_filter import FilterSchemaError, RecordFilter
 from target_plg_crm.sync_run import ContactRef, SyncRun
 
@@ -721,6 +722,9 @@ class AssociationsSink(CRMStreamSink):
             )
         self.plan: PropertyPlan | None = None
         self.run.memberships_sink = self
+        self.owned_labels = OwnedLabels(schema_labels(self.original_schema, self.label_fields))
+        for entry in self.run.ledger.entries(ASSOCIATIONS).values():
+            self.owned_labels.add(entry.labels or ())
         if self.run.crm.association_fields:
             self._plan_fields()
 
@@ -897,6 +901,7 @@ class AssociationsSink(CRMStreamSink):
                 )
                 continue
             labels = labels_from_fields(record, self.label_fields)
+            self.owned_labels.add(labels)
             if ref is not None and ref.primary_account_id == account_id:
                 labels.add(PRIMARY_LABEL)
             try:
@@ -927,6 +932,8 @@ class AssociationsSink(CRMStreamSink):
                 )
             )
         self._ensure_fields(pending)
+        # No ledger entry: the labels the CRM holds stand in for it (reconcile.py).
+        reconcile_previous_labels(self.run.crm, pending, self.owned_labels)
         self._write(pending)
 
     def _write(self, pending: Sequence[_PendingAssociation]) -> None:

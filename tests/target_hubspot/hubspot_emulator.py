@@ -19,7 +19,9 @@ proves nothing:
   fieldType pairs, booleans with their two options, enumeration options, hasUniqueValue
   immutable, values of every type, INVALID_OPTION for booleans too);
 - associations v4: labels (list, create), batch create (labels imply the unlabeled
-  type 279, one primary company per contact), batch labels archive, batch archive;
+  type 279, one primary company per contact), batch labels archive, batch archive,
+  batch read (at most 1,000 contacts, each contact's companies paged with `after`,
+  a contact without associations a 207 error);
 - the private app: `POST /oauth/v2/private-apps/get/access-token-info` answers the
   token's scopes; a call needing a scope the app lacks answers 403 MISSING_SCOPES;
 - limits: rate-limit headers on every answer and 429 once the rolling budget is used;
@@ -53,6 +55,8 @@ from . import hubspot_rules
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 BATCH_LIMIT = 100
+#: Most contacts one v4 association batch read takes.
+ASSOCIATION_READ_LIMIT = 1000
 UNLABELED = 279
 PRIMARY = 1
 _GROUP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -142,6 +146,7 @@ class Fault:
 
     kind: str  # 400 | 429 | 429-retry-after | 423 | 500 | timeout
     path_contains: str = ""
+    method: str | None = None  # None: any method
 
 
 @dataclass
@@ -185,6 +190,8 @@ class HubSpotEmulator:
         self.watchdog_seconds = watchdog_seconds
         self.trace_ids_ignored = False
         self.bare_results = False
+        #: Associations per contact in one page of the v4 batch read (HubSpot pages them).
+        self.association_page_size = 500
         self._consume_next = 0
         self.calls: list[Call] = []
         self.faults: deque[Fault] = deque()
@@ -264,10 +271,13 @@ class HubSpotEmulator:
 
     # Switches
 
-    def inject(self, *kinds: str, path_contains: str = "") -> None:
-        """Answer the next requests whose path contains `path_contains` with these faults."""
+    def inject(self, *kinds: str, path_contains: str = "", method: str | None = None) -> None:
+        """Answer the next requests whose path contains `path_contains` with these faults.
+
+        `method` narrows them to one HTTP method (`GET /labels` is not `POST /labels`).
+        """
         with self._lock:
-            self.faults.extend(Fault(kind, path_contains) for kind in kinds)
+            self.faults.extend(Fault(kind, path_contains, method) for kind in kinds)
 
     def consume(self, count: int) -> None:
         """Spend `count` requests of the budget, as another app would, just before the next one.
@@ -409,9 +419,9 @@ class HubSpotEmulator:
             "scopes": sorted(self.scopes),
         }
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in list(self.faults):
-            if fault.path_contains in path:
+            if fault.path_contains in path and fault.method in (None, method):
                 self.faults.remove(fault)
                 return fault
         return None
@@ -435,7 +445,7 @@ class HubSpotEmulator:
                 401, "INVALID_AUTHENTICATION", "Authentication credentials not found or invalid."
             )
             return refused.status, refused.body, {}, 0.0
-        fault = self._take_fault(path)
+        fault = self._take_fault(method, path)
         if fault is not None and fault.kind != "timeout":
             return _fault_answer(fault.kind)
         limited = self._spend_budget(path) or self._scope_refusal(method, path)
@@ -922,6 +932,79 @@ class HubSpotEmulator:
                 current.difference_update(types - {UNLABELED})
         return 204, None
 
+    def read_associations(self, body: Any) -> tuple[int, Any]:
+        """v4 batch read: each contact's companies with their types, paged per contact."""
+        inputs = _get(body, "inputs")
+        if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+            raise _error(400, "VALIDATION_ERROR", "The body needs a list of inputs")
+        if len(inputs) > ASSOCIATION_READ_LIMIT:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Batch of {len(inputs)} inputs: at most {ASSOCIATION_READ_LIMIT}",
+            )
+        labels = self._store.labels
+        results, errors = [], []
+        for item in inputs:
+            try:
+                contact_id = int(item["id"])
+                after = int(item.get("after") or 0)
+            except (KeyError, TypeError, ValueError) as bad:
+                raise _error(400, "VALIDATION_ERROR", f"Invalid input: {bad}") from bad
+            pairs = sorted(
+                (company_id, types)
+                for (c, company_id), types in self._store.associations.items()
+                if c == contact_id
+            )
+            if not pairs:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "OBJECT_NOT_FOUND",
+                        "message": f"No contacts with id {contact_id} has associations",
+                        "context": {"fromObjectId": [str(contact_id)]},
+                    }
+                )
+                continue
+            page = pairs[after : after + self.association_page_size]
+            result: dict[str, Any] = {
+                "from": {"id": str(contact_id)},
+                "to": [
+                    {
+                        "toObjectId": company_id,
+                        "associationTypes": [
+                            {
+                                "category": labels[t]["category"],
+                                "typeId": t,
+                                "label": labels[t]["label"],
+                            }
+                            for t in sorted(types)
+                        ],
+                    }
+                    for company_id, types in page
+                ],
+            }
+            if after + self.association_page_size < len(pairs):
+                next_after = str(after + self.association_page_size)
+                result["paging"] = {"next": {"after": next_after, "link": None}}
+            results.append(result)
+        return _batch_answer(results, errors, 200, timed=False)
+
+    def set_association_labels(self, email: str, account_key: str, labels: set[str]) -> None:
+        """Give an association exactly these labels (by name), as a person in HubSpot would."""
+        with self._lock:
+            contact_id = next(
+                i for i, c in self._store.objects["contacts"].items() if c["email"] == email
+            )
+            company_id = next(
+                i
+                for i, c in self._store.objects["companies"].items()
+                if c.get("plg_account_id") == account_key
+            )
+            by_name = {(d["label"] or "").lower(): t for t, d in self._store.labels.items()}
+            types = {by_name[n.lower()] for n in labels} | {UNLABELED}
+            self._store.associations[(contact_id, company_id)] = types
+
     def archive_associations(self, body: Any) -> tuple[int, Any]:
         for item in _inputs(body):
             contact_id = int(item["from"]["id"])
@@ -1011,6 +1094,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         "POST",
         re.compile(r"^/crm/v4/associations/contacts/companies/batch/create$"),
         "create_associations",
+    ),
+    (
+        "POST",
+        re.compile(r"^/crm/v4/associations/contacts/companies/batch/read$"),
+        "read_associations",
     ),
     (
         "POST",

@@ -201,6 +201,21 @@ class DryRunCRM(CRMClient):
         """The wrapped CRM's labels."""
         return self.inner.label_names()
 
+    def association_labels(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], frozenset[str]] | None:
+        """The wrapped CRM's labels on pairs that exist (not `new:`), its calls counted."""
+        known = [p for p in pairs if not any(i.startswith(NEW_ID_PREFIX) for i in p)]
+        held = self.inner.association_labels(known)
+        if held is None or not known:
+            return held
+        if self._labels is None:
+            self._labels = self.inner.label_names()
+            self.plan.add_calls(f"GET {ASSOCIATIONS_PATH}/labels")
+        contacts = len({contact for contact, _ in known})
+        self.plan.add_calls(f"POST {ASSOCIATIONS_PATH}/batch/read", _batches(contacts, 1000))
+        return held
+
     def _plan_labels(self, inputs: Sequence[AssociationInput]) -> None:
         names = {
             n for a in inputs for n in (*a.labels, *(a.previous_labels or ())) if n != PRIMARY_LABEL
