@@ -76,6 +76,17 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="SQLite file of the `local` CRM (created when missing).",
     ),
     th.Property(
+        "local_lock_wait_seconds",
+        th.NumberType(minimum=0, maximum=3600),
+        default=60,
+        title="Local CRM lock wait (seconds)",
+        description=(
+            "How long a write waits for the local CRM file (and the ledger) while another "
+            "program holds a lock on it (a reader such as the report or a SQLite browser) "
+            "before the run fails with a message naming this setting."
+        ),
+    ),
+    th.Property(
         "hubspot_access_token",
         th.StringType,
         secret=True,
@@ -564,6 +575,7 @@ class TargetSettings:
     sync_filter: Mapping[str, str] = field(default_factory=dict)
     native_fields: Mapping[str, tuple[NativeField, ...]] = field(default_factory=dict)
     association_label_fields: tuple[str, ...] = DEFAULT_ASSOCIATION_LABEL_FIELDS
+    local_lock_wait_seconds: float = 60.0
 
     @property
     def update_only(self) -> bool:
@@ -615,4 +627,5 @@ class TargetSettings:
             native_fields=native_fields_from_config(config["native_fields"]),
             association_label_fields=tuple(config["association_label_fields"]),
             progress_interval_seconds=float(config["progress_interval_seconds"]),
+            local_lock_wait_seconds=float(config["local_lock_wait_seconds"]),
         )

@@ -128,7 +128,12 @@ class SyncRun:
         if settings.dry_run and crm.starts_empty:
             ledger = Ledger(None, crm.identity)  # nothing was written to this CRM yet
         else:
-            ledger = Ledger(settings.ledger_path, crm.identity, read_only=settings.dry_run)
+            ledger = Ledger(
+                settings.ledger_path,
+                crm.identity,
+                read_only=settings.dry_run,
+                lock_wait_seconds=settings.local_lock_wait_seconds,
+            )
         if crm.starts_empty:
             forgotten = ledger.forget_all()
             if forgotten:

@@ -63,6 +63,8 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
         """Check the settings, then open the CRM and the ledger (errors stop the start)."""
         super().__init__(**kwargs)
         self.settings = TargetSettings.from_config(self.config)
+        # A CRMError from here on (e.g. a local CRM file locked too long) is one line.
+        sys.excepthook = crm_errors_in_one_line(sys.excepthook, self.logger)
         try:
             self.run = SyncRun.start(
                 self.settings, self.logger, write_objects_first=self.drain_object_sinks
@@ -72,7 +74,6 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
             problems = SettingProblems(self.name)
             problems.add(error.setting, str(error))
             problems.raise_if_any()
-        sys.excepthook = crm_errors_in_one_line(sys.excepthook, self.logger)
         # Sinks share one SQLite connection and associations need the ids written by
         # the contacts and companies sinks: drain one sink at a time.
         self.max_parallelism = 1

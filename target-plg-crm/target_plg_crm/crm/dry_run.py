@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.association_labels import PRIMARY_LABEL
-from target_plg_crm.crm.emails import invalid_email, is_valid_email
+from target_plg_crm.crm.emails import invalid_email, is_hubspot_email
 from target_plg_crm.crm.hubspot.access import TOKEN_INFO_PATH
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.object_types import CONTACTS
@@ -174,7 +174,7 @@ class DryRunCRM(CRMClient):
         sent = 0
         for upsert_input in inputs:
             keyed_by_email = object_type == CONTACTS and self.contact_key_field == "email"
-            if keyed_by_email and not is_valid_email(upsert_input.key):
+            if keyed_by_email and not is_hubspot_email(upsert_input.key):
                 results.append(invalid_email(upsert_input.key))
                 continue
             sent += 1
