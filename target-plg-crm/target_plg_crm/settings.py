@@ -87,6 +87,21 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "on_leave",
+        th.StringType,
+        default="flag",
+        allowed_values=["keep", "flag", "clear"],
+        title="Records that leave the model",
+        description=(
+            "What happens, once, to a contact or company this suite wrote (known from the "
+            "ledger) that the model's stream no longer carries (user merged, e-mail changed, "
+            "account gone): `flag` sets `<property_prefix>in_product` to false (a property "
+            "created for it; a record that comes back gets true), `clear` empties its "
+            "`<property_prefix>` properties (the company key is kept), `keep` leaves it as "
+            "it is. Applies to streams that carry `as_of` (the transform's whole model)."
+        ),
+    ),
+    th.Property(
         "hubspot_access_token",
         th.StringType,
         secret=True,
@@ -576,6 +591,7 @@ class TargetSettings:
     native_fields: Mapping[str, tuple[NativeField, ...]] = field(default_factory=dict)
     association_label_fields: tuple[str, ...] = DEFAULT_ASSOCIATION_LABEL_FIELDS
     local_lock_wait_seconds: float = 60.0
+    on_leave: str = "flag"
 
     @property
     def update_only(self) -> bool:
@@ -628,4 +644,5 @@ class TargetSettings:
             association_label_fields=tuple(config["association_label_fields"]),
             progress_interval_seconds=float(config["progress_interval_seconds"]),
             local_lock_wait_seconds=float(config["local_lock_wait_seconds"]),
+            on_leave=config["on_leave"],
         )

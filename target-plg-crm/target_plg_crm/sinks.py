@@ -27,6 +27,13 @@ from target_plg_crm.crm.object_types import ASSOCIATIONS, COMPANIES, CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import UpdateInput
 from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput, WriteResult
+from target_plg_crm.leavers import (
+    HANDLED_CRMS,
+    LEFT_HASH,
+    Leavers,
+    carries_whole_model,
+    mark_returning,
+)
 from target_plg_crm.ledger import LedgerEntry, content_hash
 from target_plg_crm.native_fields import without_filled
 from target_plg_crm.property_plan import (
@@ -275,6 +282,7 @@ class _ObjectSink(CRMStreamSink):
         }
         self._natives_checked = False
         self.setup_filter()
+        self.run.leaver_sinks[self.object_type] = self
 
     def _prepare(self, record: dict) -> _Pending | None:
         key = self.record_key(record)
@@ -374,6 +382,8 @@ class _ObjectSink(CRMStreamSink):
     def process_batch(self, context: dict) -> None:
         """Write the changed records of the batch; count the rest."""
         records = context.get("records", [])
+        seen = self.run.seen_keys.setdefault(self.object_type, set())
+        seen.update(k for k in map(self.record_key, records) if k)
         kept: list[dict] = []
         # The filter comes first: a record it leaves out is never rejected either.
         for record, passes in zip(records, self.passes_filter(records), strict=True):
@@ -392,6 +402,9 @@ class _ObjectSink(CRMStreamSink):
                 self.remember(item, entry.crm_id)
                 continue
             item.known_id = entry.crm_id if entry is not None else None
+            if entry is not None and entry.hash == LEFT_HASH:
+                settings = self.run.settings
+                mark_returning(item.properties, settings.property_prefix, settings.on_leave)
             pending.append(item)
         if not pending:
             return
@@ -401,6 +414,45 @@ class _ObjectSink(CRMStreamSink):
         upserts, updates = self._decide(pending)
         self._write_upserts(upserts)
         self._write_updates(updates)
+
+    def clean_up(self) -> None:
+        """At the end of the input: flag or clear the records that left the model."""
+        super().clean_up()
+        if self.run.leaver_sinks.get(self.object_type) is self:
+            self._mark_leavers()
+
+    def _mark_leavers(self) -> None:
+        """See leavers.py: ledger entries a whole-model stream no longer carries."""
+        settings = self.run.settings
+        if settings.on_leave == "keep" or not carries_whole_model(self.original_schema):
+            return
+        if settings.crm not in HANDLED_CRMS:
+            return
+        leavers = Leavers(
+            self.run.crm,
+            self.run.ledger,
+            self.object_type,
+            settings.on_leave,
+            settings.property_prefix,
+            self.group,
+        )
+        left = leavers.find(self.run.seen_keys.get(self.object_type, set()))
+        if not left:
+            return
+        key = self.key_property()
+        ours = {d.name for d in self.plan.definitions.values()} - {key.name if key else ""}
+        outcome = leavers.mark(left, leavers.properties(ours))
+        self.run.summary.add(self.object_type, "updated", outcome.updated)
+        for leaver, code, reason in outcome.rejected:
+            self.reject({self.key_field: leaver}, leaver, code, f"left the model: {reason}")
+        self.logger.info(
+            "%d %s left the model (%s): %s; %d no longer in the CRM",
+            len(left),
+            self.object_type,
+            settings.on_leave,
+            "flagged" if settings.on_leave == "flag" else "cleared",
+            outcome.gone,
+        )
 
     def _read_properties(self, pending: Sequence[_Pending]) -> list[str]:
         """What the matching read asks for: the `if_empty` native properties; in a dry run,

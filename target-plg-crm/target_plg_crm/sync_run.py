@@ -98,6 +98,10 @@ class SyncRun:
     memberships_seen: set[tuple[str, str]] = field(default_factory=set)
     #: The associations sink that ends the memberships missing from this run (the last one).
     memberships_sink: object | None = None
+    #: Keys of the contacts and companies each stream carried (leavers.py).
+    seen_keys: dict[str, set[str]] = field(default_factory=dict)
+    #: The sink of each object type that marks its leavers at the end (the last one).
+    leaver_sinks: dict[str, object] = field(default_factory=dict)
     plan: Plan | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     recorded: bool = False
