@@ -38,9 +38,11 @@ The server binds 127.0.0.1 only, bounds request bodies, and stops at the end of 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -201,6 +203,9 @@ class HubSpotEmulator:
         self._query: dict[str, str] = {}
         self._seed()
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
+        #: True while `restart` keeps the server down.
+        self.down = False
         self._port = 0
         self._thread: threading.Thread | None = None
         self._watchdog: threading.Timer | None = None
@@ -242,9 +247,10 @@ class HubSpotEmulator:
         """Stop serving."""
         self.stop()
 
-    def start(self) -> None:
-        """Serve in a daemon thread; a watchdog stops a forgotten server."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    def start(self, port: int = 0) -> None:
+        """Serve in a daemon thread (on `port`, 0: a free one); a watchdog stops a forgotten
+        server."""
+        server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         server.daemon_threads = True
         server.emulator = self  # type: ignore[attr-defined]
         self._server = server
@@ -261,8 +267,23 @@ class HubSpotEmulator:
         if server is not None:
             server.shutdown()
             server.server_close()
+        for connection in list(self._connections):  # kept-alive clients lose theirs too
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         if self._watchdog is not None:
             self._watchdog.cancel()
+
+    def restart(self, down_seconds: float) -> None:
+        """Go down (connections refused) for `down_seconds`, then serve on the same port.
+
+        The portal's data survive, as HubSpot's do when a server goes away mid-run.
+        """
+        port = self._port
+        self.down = True  # from now on requests are dropped unanswered (and not applied)
+        self.stop()
+        time.sleep(down_seconds)
+        self.start(port)
+        self.down = False
 
     @property
     def base_url(self) -> str:
@@ -1127,6 +1148,17 @@ def _route(emulator: HubSpotEmulator, method: str, path: str, body: Any) -> tupl
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        """Remember the connection, so that a stopped server cuts kept-alive ones too."""
+        super().setup()
+        self.server.emulator._connections.add(self.connection)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        """Forget the connection."""
+        self.server.emulator._connections.discard(self.connection)  # type: ignore[attr-defined]
+        with contextlib.suppress(OSError):
+            super().finish()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         """Silent: tests read `emulator.calls`."""
 
@@ -1137,6 +1169,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, {"status": "error", "message": "Request too large"}, {})
             return
         raw = self.rfile.read(length) if length else b""
+        if emulator.down:  # going down: the connection drops, nothing is done
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
