@@ -15,7 +15,9 @@ input, before the STATE, each such record is updated once by its CRM id:
 
 The ledger then holds a marker instead of the record's hash, so the record is not
 updated again on later runs, and is written in full if it comes back. Only streams that
-carry `as_of` (the transform's whole model) are judged: a tap's own contacts stream may
+carry `as_of` (the transform's whole model) are judged, and only when the input ended
+with a STATE after its records (the transform sends it after the whole model: an input
+cut short, a transform killed mid-way, leaves nobody): a tap's own contacts stream may
 be an increment. A stream that carried no record says nothing and leaves nobody. A CRM
 object already deleted (`OBJECT_NOT_FOUND`) is forgotten by the ledger. Salesforce is not
 handled yet. A lost ledger forgets which records were written: they are not flagged.

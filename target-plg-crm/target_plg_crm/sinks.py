@@ -428,6 +428,14 @@ class _ObjectSink(CRMStreamSink):
             return
         if settings.crm not in HANDLED_CRMS:
             return
+        if not self.run.closed_by_state:
+            # Cut short (the transform killed mid-way): the stream is not the whole model.
+            self.logger.info(
+                "The input did not end with a STATE after its records: no %s is taken as "
+                "having left the model",
+                self.object_type,
+            )
+            return
         leavers = Leavers(
             self.run.crm,
             self.run.ledger,

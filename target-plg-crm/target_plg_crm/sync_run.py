@@ -102,6 +102,8 @@ class SyncRun:
     seen_keys: dict[str, set[str]] = field(default_factory=dict)
     #: The sink of each object type that marks its leavers at the end (the last one).
     leaver_sinks: dict[str, object] = field(default_factory=dict)
+    #: True when a STATE came after the last record: the input is complete (leavers.py).
+    closed_by_state: bool = False
     plan: Plan | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     recorded: bool = False

@@ -122,6 +122,21 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
         self._sinks_active[stream_name] = sink
         return sink
 
+    def _process_record_message(self, message_dict: dict) -> None:
+        """A record after the last STATE: the input is not known complete (leavers.py)."""
+        self.run.closed_by_state = False
+        super()._process_record_message(message_dict)
+
+    def _process_batch_message(self, message_dict: dict) -> None:
+        """Records in a BATCH file, like a record message."""
+        self.run.closed_by_state = False
+        super()._process_batch_message(message_dict)
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        """A STATE after the records: the transform emits it after its whole model only."""
+        self.run.closed_by_state = True
+        super()._process_state_message(message_dict)
+
     def drain_object_sinks(self) -> None:
         """Write the pending companies and contacts (before associations need their ids)."""
         for stream_name in (COMPANIES, CONTACTS):

@@ -103,3 +103,17 @@ def test_a_stream_that_is_not_the_whole_model_leaves_nobody(tmp_path: Path) -> N
     assert workspace.run(increment("bob@acme.com")).returncode == 0
 
     assert "plg_in_product" not in workspace.contacts()["ann@acme.com"]
+
+
+def test_an_input_cut_short_before_its_state_leaves_nobody(tmp_path: Path) -> None:
+    """A transform killed mid-way: the target's input ends without the model's STATE."""
+    workspace = LocalCRMWorkspace(tmp_path)
+    assert workspace.run(FIRST).returncode == 0
+
+    cut = [m for m in LATER if m["type"] != "STATE"]
+    result = workspace.run(cut[: len(cut) - 2])
+
+    assert result.returncode == 0, result.stderr
+    assert "plg_in_product" not in workspace.contacts()["bob@acme.com"]
+    assert "plg_in_product" not in workspace.companies()["a2"]
+    assert "did not end with a STATE" in result.stderr
