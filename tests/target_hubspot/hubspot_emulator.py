@@ -29,7 +29,8 @@ proves nothing:
 
 Switches for tests: `inject(...)` queues faults (429 with or without Retry-After, 423,
 500, a timeout) for the next matching requests; `trace_ids_ignored` makes one bad
-input fail the whole batch; `bare_results` answers upserts with system properties only
+input fail the whole batch; `refused_emails` refuses well-formed addresses the target
+cannot predict; `bare_results` answers upserts with system properties only
 (no key to match results by); `consume(n)` spends budget as another app would;
 `add_object` fills the portal as people would (companies and contacts without plg_ ids).
 The server binds 127.0.0.1 only, bounds request bodies, and stops at the end of the
@@ -192,6 +193,9 @@ class HubSpotEmulator:
         self.watchdog_seconds = watchdog_seconds
         self.trace_ids_ignored = False
         self.bare_results = False
+        #: Addresses refused though well formed (the portal's own verdict, e.g. an address
+        #: it found undeliverable): no client can predict them.
+        self.refused_emails: set[str] = set()
         #: Associations per contact in one page of the v4 batch read (HubSpot pages them).
         self.association_page_size = 500
         self._consume_next = 0
@@ -626,6 +630,9 @@ class HubSpotEmulator:
         values = dict(item.get("properties") or {})
         if item["idProperty"] == "email":
             values.setdefault("email", item["id"])
+        email = str(values.get("email", "")).lower()
+        if object_type == "contacts" and email in self.refused_emails:
+            return "INVALID_EMAIL", f"Email address {email} is invalid"
         for name, value in values.items():
             problem = hubspot_rules.value_problem(object_type, known[name], value)
             if problem:
