@@ -82,7 +82,7 @@ def hubspot_chaos(seeds: int) -> int:
             for event in events:
                 print(f"  {event}")  # noqa: T201
     print(  # noqa: T201
-        f"{kills} target kills and HubSpot outages x {seeds} seeds; {converged}/{seeds} "
+        f"{kills} target kills and HubSpot outages over {seeds} seeds; {converged}/{seeds} "
         f"portals equal the clean one ({time.monotonic() - started:.0f} s)"
     )
     return 0 if converged == seeds else 1
