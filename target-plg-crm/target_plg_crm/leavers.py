@@ -25,6 +25,7 @@ handled yet. A lost ledger forgets which records were written: they are not flag
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ from target_plg_crm.crm.property_definitions import PropertyDefinition, Property
 from target_plg_crm.crm.records import UpdateInput
 from target_plg_crm.crm.writes import Outcome
 from target_plg_crm.ledger import Ledger, LedgerEntry, content_hash
+from target_plg_crm.sync_run import SyncRun
 
 #: The ledger's hash of a record that left the model (never the hash of real values).
 LEFT_HASH = content_hash({"left_the_model": True})
@@ -131,3 +133,46 @@ class Leavers:
             self.ledger.remember(self.object_type, accepted)
             outcome.updated += len(accepted)
         return outcome
+
+
+def mark_leavers(
+    run: SyncRun,
+    object_type: str,
+    group: PropertyGroup,
+    ours: Collection[str],
+    logger: logging.Logger,
+) -> list[tuple[str, str, str]]:
+    """Flag or clear the leavers of one object type at the end of a complete input.
+
+    `ours`: the `<property_prefix>` properties `clear` empties. Returns the leavers the
+    CRM refused (key, code, reason) for the caller to reject; the rest are counted
+    `updated`.
+    """
+    settings = run.settings
+    if settings.on_leave == "keep" or settings.crm not in HANDLED_CRMS:
+        return []
+    if not run.closed_by_state:
+        # Cut short (the transform killed mid-way): the stream is not the whole model.
+        logger.info(
+            "The input did not end with a STATE after its records: no %s is taken as "
+            "having left the model",
+            object_type,
+        )
+        return []
+    leavers = Leavers(
+        run.crm, run.ledger, object_type, settings.on_leave, settings.property_prefix, group
+    )
+    left = leavers.find(run.seen_keys.get(object_type, set()))
+    if not left:
+        return []
+    outcome = leavers.mark(left, leavers.properties(ours))
+    run.summary.add(object_type, "updated", outcome.updated)
+    logger.info(
+        "%d %s left the model (%s): %s; %d no longer in the CRM",
+        len(left),
+        object_type,
+        settings.on_leave,
+        "flagged" if settings.on_leave == "flag" else "cleared",
+        outcome.gone,
+    )
+    return outcome.rejected

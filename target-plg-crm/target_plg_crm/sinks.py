@@ -27,13 +27,7 @@ from target_plg_crm.crm.object_types import ASSOCIATIONS, COMPANIES, CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import UpdateInput
 from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput, WriteResult
-from target_plg_crm.leavers import (
-    HANDLED_CRMS,
-    LEFT_HASH,
-    Leavers,
-    carries_whole_model,
-    mark_returning,
-)
+from target_plg_crm.leavers import LEFT_HASH, carries_whole_model, mark_leavers, mark_returning
 from target_plg_crm.ledger import LedgerEntry, content_hash
 from target_plg_crm.native_fields import without_filled
 from target_plg_crm.property_plan import (
@@ -423,44 +417,13 @@ class _ObjectSink(CRMStreamSink):
 
     def _mark_leavers(self) -> None:
         """See leavers.py: ledger entries a whole-model stream no longer carries."""
-        settings = self.run.settings
-        if settings.on_leave == "keep" or not carries_whole_model(self.original_schema):
-            return
-        if settings.crm not in HANDLED_CRMS:
-            return
-        if not self.run.closed_by_state:
-            # Cut short (the transform killed mid-way): the stream is not the whole model.
-            self.logger.info(
-                "The input did not end with a STATE after its records: no %s is taken as "
-                "having left the model",
-                self.object_type,
-            )
-            return
-        leavers = Leavers(
-            self.run.crm,
-            self.run.ledger,
-            self.object_type,
-            settings.on_leave,
-            settings.property_prefix,
-            self.group,
-        )
-        left = leavers.find(self.run.seen_keys.get(self.object_type, set()))
-        if not left:
+        if not carries_whole_model(self.original_schema):
             return
         key = self.key_property()
         ours = {d.name for d in self.plan.definitions.values()} - {key.name if key else ""}
-        outcome = leavers.mark(left, leavers.properties(ours))
-        self.run.summary.add(self.object_type, "updated", outcome.updated)
-        for leaver, code, reason in outcome.rejected:
+        rejected = mark_leavers(self.run, self.object_type, self.group, ours, self.logger)
+        for leaver, code, reason in rejected:
             self.reject({self.key_field: leaver}, leaver, code, f"left the model: {reason}")
-        self.logger.info(
-            "%d %s left the model (%s): %s; %d no longer in the CRM",
-            len(left),
-            self.object_type,
-            settings.on_leave,
-            "flagged" if settings.on_leave == "flag" else "cleared",
-            outcome.gone,
-        )
 
     def _read_properties(self, pending: Sequence[_Pending]) -> list[str]:
         """What the matching read asks for: the `if_empty` native properties; in a dry run,
