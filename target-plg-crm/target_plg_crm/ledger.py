@@ -65,10 +65,18 @@ def _entry(
 class Ledger:
     """SQLite ledger at `path`, scoped to one CRM instance (`crm`)."""
 
-    def __init__(self, path: Path | None, crm: str, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        crm: str,
+        *,
+        read_only: bool = False,
+        lock_wait_seconds: float = 60.0,
+    ) -> None:
         """Open or create the ledger at `path` (None: an empty one in memory).
 
-        `read_only` (dry run) never creates nor writes the file.
+        `read_only` (dry run) never creates nor writes the file. A file another program
+        holds locked is waited for up to `lock_wait_seconds` per statement.
         """
         self.crm = crm
         self.read_only = read_only
@@ -76,10 +84,10 @@ class Ledger:
             self._db = sqlite3.connect(":memory:")
             self._db.executescript(_SCHEMA)
         elif read_only:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=lock_wait_seconds)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path)
+            self._db = sqlite3.connect(path, timeout=lock_wait_seconds)
             self._db.executescript(_SCHEMA)
             self._add_labels_column()
             self._db.commit()

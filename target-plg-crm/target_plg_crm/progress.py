@@ -107,6 +107,15 @@ class CountedCRM:
         self._progress.called(object_type)
         return found
 
+    def association_labels(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], frozenset[str]] | None:
+        """The client's `association_labels`, counted when it reads."""
+        held = self._crm.association_labels(pairs)
+        if held is not None and pairs:
+            self._progress.called(ASSOCIATIONS)
+        return held
+
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """The client's `associate`, counted."""
         results = self._crm.associate(inputs)

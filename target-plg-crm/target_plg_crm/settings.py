@@ -85,6 +85,32 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="SQLite file of the `local` CRM (created when missing).",
     ),
     th.Property(
+        "local_lock_wait_seconds",
+        th.NumberType(minimum=0, maximum=3600),
+        default=60,
+        title="Local CRM lock wait (seconds)",
+        description=(
+            "How long a write waits for the local CRM file (and the ledger) while another "
+            "program holds a lock on it (a reader such as the report or a SQLite browser) "
+            "before the run fails with a message naming this setting."
+        ),
+    ),
+    th.Property(
+        "on_leave",
+        th.StringType,
+        default="flag",
+        allowed_values=["keep", "flag", "clear"],
+        title="Records that leave the model",
+        description=(
+            "What happens, once, to a contact or company this suite wrote (known from the "
+            "ledger) that the model's stream no longer carries (user merged, e-mail changed, "
+            "account gone): `flag` sets `<property_prefix>in_product` to false (a property "
+            "created for it; a record that comes back gets true), `clear` empties its "
+            "`<property_prefix>` properties (the company key is kept), `keep` leaves it as "
+            "it is. Applies to streams that carry `as_of` (the transform's whole model)."
+        ),
+    ),
+    th.Property(
         "hubspot_access_token",
         th.StringType,
         secret=True,
@@ -761,6 +787,8 @@ class TargetSettings:
     native_fields: Mapping[str, tuple[NativeField, ...]] = field(default_factory=dict)
     association_label_fields: tuple[str, ...] = DEFAULT_ASSOCIATION_LABEL_FIELDS
     playbooks: tuple[Playbook, ...] = ()
+    local_lock_wait_seconds: float = 60.0
+    on_leave: str = "flag"
 
     @property
     def update_only(self) -> bool:
@@ -813,4 +841,6 @@ class TargetSettings:
             association_label_fields=tuple(config["association_label_fields"]),
             playbooks=playbooks_from_config(config["playbooks"]),
             progress_interval_seconds=float(config["progress_interval_seconds"]),
+            local_lock_wait_seconds=float(config["local_lock_wait_seconds"]),
+            on_leave=config["on_leave"],
         )

@@ -27,6 +27,7 @@ from target_plg_crm.crm.object_types import ASSOCIATIONS, COMPANIES, CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import UpdateInput
 from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput, WriteResult
+from target_plg_crm.leavers import LEFT_HASH, carries_whole_model, mark_leavers, mark_returning
 from target_plg_crm.ledger import LedgerEntry, content_hash
 from target_plg_crm.native_fields import without_filled
 from target_plg_crm.property_plan import (
@@ -36,6 +37,7 @@ from target_plg_crm.property_plan import (
     encode_value,
     property_label,
 )
+from target_plg_crm.reconcile import OwnedLabels, reconcile_previous_labels, schema_labels
 from target_plg_crm.record_check import FlatRecordCheck
 from target_plg_crm.record_filter import FilterSchemaError, RecordFilter
 from target_plg_crm.sync_run import ContactRef, SyncRun
@@ -284,6 +286,7 @@ class _ObjectSink(CRMStreamSink):
         }
         self._natives_checked = False
         self.setup_filter()
+        self.run.leaver_sinks[self.object_type] = self
 
     def _prepare(self, record: dict) -> _Pending | None:
         key = self.record_key(record)
@@ -383,6 +386,8 @@ class _ObjectSink(CRMStreamSink):
     def process_batch(self, context: dict) -> None:
         """Write the changed records of the batch; count the rest."""
         records = context.get("records", [])
+        seen = self.run.seen_keys.setdefault(self.object_type, set())
+        seen.update(k for k in map(self.record_key, records) if k)
         kept: list[dict] = []
         # The filter comes first: a record it leaves out is never rejected either.
         for record, passes in zip(records, self.passes_filter(records), strict=True):
@@ -401,6 +406,9 @@ class _ObjectSink(CRMStreamSink):
                 self.remember(item, entry.crm_id)
                 continue
             item.known_id = entry.crm_id if entry is not None else None
+            if entry is not None and entry.hash == LEFT_HASH:
+                settings = self.run.settings
+                mark_returning(item.properties, settings.property_prefix, settings.on_leave)
             pending.append(item)
         if not pending:
             return
@@ -410,6 +418,22 @@ class _ObjectSink(CRMStreamSink):
         upserts, updates = self._decide(pending)
         self._write_upserts(upserts)
         self._write_updates(updates)
+
+    def clean_up(self) -> None:
+        """At the end of the input: flag or clear the records that left the model."""
+        super().clean_up()
+        if self.run.leaver_sinks.get(self.object_type) is self:
+            self._mark_leavers()
+
+    def _mark_leavers(self) -> None:
+        """See leavers.py: ledger entries a whole-model stream no longer carries."""
+        if not carries_whole_model(self.original_schema):
+            return
+        key = self.key_property()
+        ours = {d.name for d in self.plan.definitions.values()} - {key.name if key else ""}
+        rejected = mark_leavers(self.run, self.object_type, self.group, ours, self.logger)
+        for leaver, code, reason in rejected:
+            self.reject({self.key_field: leaver}, leaver, code, f"left the model: {reason}")
 
     def _read_properties(self, pending: Sequence[_Pending]) -> list[str]:
         """What the matching read asks for: the `if_empty` native properties; in a dry run,
@@ -735,6 +759,9 @@ class AssociationsSink(CRMStreamSink):
             )
         self.plan: PropertyPlan | None = None
         self.run.memberships_sink = self
+        self.owned_labels = OwnedLabels(schema_labels(self.original_schema, self.label_fields))
+        for entry in self.run.ledger.entries(ASSOCIATIONS).values():
+            self.owned_labels.add(entry.labels or ())
         if self.run.crm.association_fields:
             self._plan_fields()
 
@@ -911,6 +938,7 @@ class AssociationsSink(CRMStreamSink):
                 )
                 continue
             labels = labels_from_fields(record, self.label_fields)
+            self.owned_labels.add(labels)
             if ref is not None and ref.primary_account_id == account_id:
                 labels.add(PRIMARY_LABEL)
             try:
@@ -942,6 +970,8 @@ class AssociationsSink(CRMStreamSink):
                 )
             )
         self._ensure_fields(pending)
+        # No ledger entry: the labels the CRM holds stand in for it (reconcile.py).
+        reconcile_previous_labels(self.run.crm, pending, self.owned_labels)
         self._write(pending)
 
     def _note_membership(

@@ -99,6 +99,12 @@ class SyncRun:
     memberships_seen: set[tuple[str, str]] = field(default_factory=set)
     #: The associations sink that ends the memberships missing from this run (the last one).
     memberships_sink: object | None = None
+    #: Keys of the contacts and companies each stream carried (leavers.py).
+    seen_keys: dict[str, set[str]] = field(default_factory=dict)
+    #: The sink of each object type that marks its leavers at the end (the last one).
+    leaver_sinks: dict[str, object] = field(default_factory=dict)
+    #: True when a STATE came after the last record: the input is complete (leavers.py).
+    closed_by_state: bool = False
     plan: Plan | None = None
     playbooks: PlaybookRunner | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -130,7 +136,12 @@ class SyncRun:
         if settings.dry_run and crm.starts_empty:
             ledger = Ledger(None, crm.identity)  # nothing was written to this CRM yet
         else:
-            ledger = Ledger(settings.ledger_path, crm.identity, read_only=settings.dry_run)
+            ledger = Ledger(
+                settings.ledger_path,
+                crm.identity,
+                read_only=settings.dry_run,
+                lock_wait_seconds=settings.local_lock_wait_seconds,
+            )
         playbooks = start_playbooks(settings, crm, logger)
         if crm.starts_empty:
             playbooks.forget_all()

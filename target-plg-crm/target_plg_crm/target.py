@@ -63,6 +63,8 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
         """Check the settings, then open the CRM and the ledger (errors stop the start)."""
         super().__init__(**kwargs)
         self.settings = TargetSettings.from_config(self.config)
+        # A CRMError from here on (e.g. a local CRM file locked too long) is one line.
+        sys.excepthook = crm_errors_in_one_line(sys.excepthook, self.logger)
         try:
             self.run = SyncRun.start(
                 self.settings, self.logger, write_objects_first=self.drain_object_sinks
@@ -72,7 +74,6 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
             problems = SettingProblems(self.name)
             problems.add(error.setting, str(error))
             problems.raise_if_any()
-        sys.excepthook = crm_errors_in_one_line(sys.excepthook, self.logger)
         # Sinks share one SQLite connection and associations need the ids written by
         # the contacts and companies sinks: drain one sink at a time.
         self.max_parallelism = 1
@@ -120,6 +121,21 @@ class TargetPLGCRM(StrictSettingsPlugin, Target):
         sink.setup()
         self._sinks_active[stream_name] = sink
         return sink
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        """A record after the last STATE: the input is not known complete (leavers.py)."""
+        self.run.closed_by_state = False
+        super()._process_record_message(message_dict)
+
+    def _process_batch_message(self, message_dict: dict) -> None:
+        """Records in a BATCH file, like a record message."""
+        self.run.closed_by_state = False
+        super()._process_batch_message(message_dict)
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        """A STATE after the records: the transform emits it after its whole model only."""
+        self.run.closed_by_state = True
+        super()._process_state_message(message_dict)
 
     def drain_object_sinks(self) -> None:
         """Write the pending companies and contacts (before associations need their ids)."""

@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,31 +70,47 @@ def generate_days(folder: Path, *, users: int, accounts: int, days: int, seed: i
 
 @dataclass(frozen=True)
 class Kill:
-    """Where to SIGKILL: `tap` or `transform`, after `after` lines passed `pipe`.
+    """Where to SIGKILL: `tap`, `transform` or `target`, after `after` lines passed `pipe`.
 
     pipe `in`: lines from the tap to the transform; `out`: lines from the transform to the
-    target. `cut`: a tap kill also forwards half of its next line (a torn write).
+    target. `cut`: a tap kill also forwards half of its next line (a torn write). A target
+    kill at the end of its input (`after` = every line) comes `delay` seconds after the
+    input ended, while the target writes to the CRM.
     """
 
     plugin: str
     pipe: str
     after: int
     cut: bool = False
+    delay: float = 0.0
 
     def describe(self) -> str:
         """E.g. `transform after 120 lines in`."""
         torn = ", torn line" if self.cut else ""
-        return f"{self.plugin} after {self.after} lines {self.pipe}{torn}"
+        late = f", {self.delay:.2f} s after its input ended" if self.delay else ""
+        return f"{self.plugin} after {self.after} lines {self.pipe}{torn}{late}"
 
 
-def random_kill(rng: random.Random, lines_in: int, lines_out: int) -> Kill:
-    """A kill at a random point of a run whose pipes carried these many lines."""
-    choice = rng.randrange(3)
-    if choice == 0:
+#: The plugins a random kill may hit.
+PLUGINS = ("tap", "transform", "target")
+
+
+def random_kill(
+    rng: random.Random, lines_in: int, lines_out: int, plugins: tuple[str, ...] = PLUGINS
+) -> Kill:
+    """A kill of one of `plugins` at a random point of a run whose pipes carried these many
+    lines."""
+    plugin = rng.choice(plugins)
+    if plugin == "tap":
         return Kill("tap", "in", rng.randrange(max(lines_in, 1)), cut=rng.random() < 0.5)
-    if choice == 1:
-        return Kill("transform", "in", rng.randrange(max(lines_in, 1)))
-    return Kill("transform", "out", rng.randrange(max(lines_out, 1)))
+    if plugin == "transform":
+        if rng.random() < 0.5:
+            return Kill("transform", "in", rng.randrange(max(lines_in, 1)))
+        return Kill("transform", "out", rng.randrange(max(lines_out, 1)))
+    # The target: while it reads, or while it writes after its input ended.
+    if rng.random() < 0.5:
+        return Kill("target", "out", rng.randrange(max(lines_out, 1)))
+    return Kill("target", "out", lines_out, delay=round(rng.uniform(0.0, 1.5), 2))
 
 
 @dataclass
@@ -274,6 +291,10 @@ def _relay(
         with contextlib.suppress(BrokenPipeError, OSError):
             sink.stdin.close()
         source.stdout.close()
+    late = kill is not None and kill.pipe == pipe and kill.plugin == "target"
+    if late and kill is not None and counts[pipe] <= kill.after:
+        time.sleep(kill.delay)  # the target writes what it read: kill it meanwhile
+        procs["target"].send_signal(signal.SIGKILL)
 
 
 @dataclass
@@ -294,6 +315,7 @@ def chaotic_history(
     *,
     seed: int,
     kills_per_step: int,
+    plugins: tuple[str, ...] = PLUGINS,
 ) -> tuple[Pipeline, KillReport]:
     """The clean history's runs, each preceded by `kills_per_step` killed runs.
 
@@ -307,7 +329,7 @@ def chaotic_history(
         for day in step:
             pipeline.add_archive_folder(day)
         for _ in range(kills_per_step):
-            kill = random_kill(rng, lines_in[number], lines_out[number])
+            kill = random_kill(rng, lines_in[number], lines_out[number], plugins)
             outcome = pipeline.run(kill)
             report.runs += 1
             report.failed_runs += not outcome.ok

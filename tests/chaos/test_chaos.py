@@ -36,6 +36,23 @@ def test_sigkills_of_tap_and_transform_at_random_points_converge_to_the_clean_cr
     assert pipeline.crm_records() == clean_history.final
 
 
+def test_sigkills_of_the_target_reading_or_writing_converge_to_the_clean_crm(
+    clean_history: CleanHistory, tmp_path: Path
+) -> None:
+    pipeline, report = chaotic_history(
+        clean_history.steps,
+        clean_history.lines_in,
+        clean_history.lines_out,
+        tmp_path / "chaos",
+        seed=7,
+        kills_per_step=1,
+        plugins=("target",),
+    )
+    print("\n".join(report.kills))  # noqa: T201 (the seeded kill points, for a rerun)
+    assert all("target" in kill for kill in report.kills)
+    assert pipeline.crm_records() == clean_history.final
+
+
 @pytest.mark.chaos_full
 @pytest.mark.skipif(not os.environ.get("PLG_CHAOS_FULL"), reason="set PLG_CHAOS_FULL=1")
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])

@@ -19,7 +19,9 @@ proves nothing:
   fieldType pairs, booleans with their two options, enumeration options, hasUniqueValue
   immutable, values of every type, INVALID_OPTION for booleans too);
 - associations v4: labels (list, create), batch create (labels imply the unlabeled
-  type 279, one primary company per contact), batch labels archive, batch archive;
+  type 279, one primary company per contact), batch labels archive, batch archive,
+  batch read (at most 1,000 contacts, each contact's companies paged with `after`,
+  a contact without associations a 207 error);
 - the private app: `POST /oauth/v2/private-apps/get/access-token-info` answers the
   token's scopes; a call needing a scope the app lacks answers 403 MISSING_SCOPES;
 - limits: rate-limit headers on every answer and 429 once the rolling budget is used;
@@ -27,7 +29,8 @@ proves nothing:
 
 Switches for tests: `inject(...)` queues faults (429 with or without Retry-After, 423,
 500, a timeout) for the next matching requests; `trace_ids_ignored` makes one bad
-input fail the whole batch; `bare_results` answers upserts with system properties only
+input fail the whole batch; `refused_emails` refuses well-formed addresses the target
+cannot predict; `bare_results` answers upserts with system properties only
 (no key to match results by); `consume(n)` spends budget as another app would;
 `add_object` fills the portal as people would (companies and contacts without plg_ ids).
 The server binds 127.0.0.1 only, bounds request bodies, and stops at the end of the
@@ -36,9 +39,11 @@ The server binds 127.0.0.1 only, bounds request bodies, and stops at the end of 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -53,6 +58,8 @@ from . import hubspot_rules, hubspot_tasks
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 BATCH_LIMIT = 100
+#: Most contacts one v4 association batch read takes.
+ASSOCIATION_READ_LIMIT = 1000
 UNLABELED = 279
 PRIMARY = 1
 _GROUP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -142,6 +149,7 @@ class Fault:
 
     kind: str  # 400 | 429 | 429-retry-after | 423 | 500 | timeout | 500-after-work
     path_contains: str = ""
+    method: str | None = None  # None: any method
 
 
 @dataclass
@@ -188,6 +196,11 @@ class HubSpotEmulator:
         self.watchdog_seconds = watchdog_seconds
         self.trace_ids_ignored = False
         self.bare_results = False
+        #: Addresses refused though well formed (the portal's own verdict, e.g. an address
+        #: it found undeliverable): no client can predict them.
+        self.refused_emails: set[str] = set()
+        #: Associations per contact in one page of the v4 batch read (HubSpot pages them).
+        self.association_page_size = 500
         self._consume_next = 0
         self.calls: list[Call] = []
         self.faults: deque[Fault] = deque()
@@ -197,6 +210,9 @@ class HubSpotEmulator:
         self._query: dict[str, str] = {}
         self._seed()
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
+        #: True while `restart` keeps the server down.
+        self.down = False
         self._port = 0
         self._thread: threading.Thread | None = None
         self._watchdog: threading.Timer | None = None
@@ -242,9 +258,10 @@ class HubSpotEmulator:
         """Stop serving."""
         self.stop()
 
-    def start(self) -> None:
-        """Serve in a daemon thread; a watchdog stops a forgotten server."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    def start(self, port: int = 0) -> None:
+        """Serve in a daemon thread (on `port`, 0: a free one); a watchdog stops a forgotten
+        server."""
+        server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         server.daemon_threads = True
         server.emulator = self  # type: ignore[attr-defined]
         self._server = server
@@ -261,8 +278,23 @@ class HubSpotEmulator:
         if server is not None:
             server.shutdown()
             server.server_close()
+        for connection in list(self._connections):  # kept-alive clients lose theirs too
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         if self._watchdog is not None:
             self._watchdog.cancel()
+
+    def restart(self, down_seconds: float) -> None:
+        """Go down (connections refused) for `down_seconds`, then serve on the same port.
+
+        The portal's data survive, as HubSpot's do when a server goes away mid-run.
+        """
+        port = self._port
+        self.down = True  # from now on requests are dropped unanswered (and not applied)
+        self.stop()
+        time.sleep(down_seconds)
+        self.start(port)
+        self.down = False
 
     @property
     def base_url(self) -> str:
@@ -271,10 +303,13 @@ class HubSpotEmulator:
 
     # Switches
 
-    def inject(self, *kinds: str, path_contains: str = "") -> None:
-        """Answer the next requests whose path contains `path_contains` with these faults."""
+    def inject(self, *kinds: str, path_contains: str = "", method: str | None = None) -> None:
+        """Answer the next requests whose path contains `path_contains` with these faults.
+
+        `method` narrows them to one HTTP method (`GET /labels` is not `POST /labels`).
+        """
         with self._lock:
-            self.faults.extend(Fault(kind, path_contains) for kind in kinds)
+            self.faults.extend(Fault(kind, path_contains, method) for kind in kinds)
 
     def consume(self, count: int) -> None:
         """Spend `count` requests of the budget, as another app would, just before the next one.
@@ -439,9 +474,9 @@ class HubSpotEmulator:
             "scopes": sorted(self.scopes),
         }
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in list(self.faults):
-            if fault.path_contains in path:
+            if fault.path_contains in path and fault.method in (None, method):
                 self.faults.remove(fault)
                 return fault
         return None
@@ -465,7 +500,7 @@ class HubSpotEmulator:
                 401, "INVALID_AUTHENTICATION", "Authentication credentials not found or invalid."
             )
             return refused.status, refused.body, {}, 0.0
-        fault = self._take_fault(path)
+        fault = self._take_fault(method, path)
         if fault is not None and fault.kind not in ("timeout", "500-after-work"):
             return _fault_answer(fault.kind)
         limited = self._spend_budget(path) or self._scope_refusal(method, path)
@@ -627,6 +662,9 @@ class HubSpotEmulator:
         values = dict(item.get("properties") or {})
         if item["idProperty"] == "email":
             values.setdefault("email", item["id"])
+        email = str(values.get("email", "")).lower()
+        if object_type == "contacts" and email in self.refused_emails:
+            return "INVALID_EMAIL", f"Email address {email} is invalid"
         for name, value in values.items():
             problem = hubspot_rules.value_problem(object_type, known[name], value)
             if problem:
@@ -1077,6 +1115,79 @@ class HubSpotEmulator:
             )
         return 200, {"status": "COMPLETE", "results": results}
 
+    def read_associations(self, body: Any) -> tuple[int, Any]:
+        """v4 batch read: each contact's companies with their types, paged per contact."""
+        inputs = _get(body, "inputs")
+        if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+            raise _error(400, "VALIDATION_ERROR", "The body needs a list of inputs")
+        if len(inputs) > ASSOCIATION_READ_LIMIT:
+            raise _error(
+                400,
+                "VALIDATION_ERROR",
+                f"Batch of {len(inputs)} inputs: at most {ASSOCIATION_READ_LIMIT}",
+            )
+        labels = self._store.labels
+        results, errors = [], []
+        for item in inputs:
+            try:
+                contact_id = int(item["id"])
+                after = int(item.get("after") or 0)
+            except (KeyError, TypeError, ValueError) as bad:
+                raise _error(400, "VALIDATION_ERROR", f"Invalid input: {bad}") from bad
+            pairs = sorted(
+                (company_id, types)
+                for (c, company_id), types in self._store.associations.items()
+                if c == contact_id
+            )
+            if not pairs:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "OBJECT_NOT_FOUND",
+                        "message": f"No contacts with id {contact_id} has associations",
+                        "context": {"fromObjectId": [str(contact_id)]},
+                    }
+                )
+                continue
+            page = pairs[after : after + self.association_page_size]
+            result: dict[str, Any] = {
+                "from": {"id": str(contact_id)},
+                "to": [
+                    {
+                        "toObjectId": company_id,
+                        "associationTypes": [
+                            {
+                                "category": labels[t]["category"],
+                                "typeId": t,
+                                "label": labels[t]["label"],
+                            }
+                            for t in sorted(types)
+                        ],
+                    }
+                    for company_id, types in page
+                ],
+            }
+            if after + self.association_page_size < len(pairs):
+                next_after = str(after + self.association_page_size)
+                result["paging"] = {"next": {"after": next_after, "link": None}}
+            results.append(result)
+        return _batch_answer(results, errors, 200, timed=False)
+
+    def set_association_labels(self, email: str, account_key: str, labels: set[str]) -> None:
+        """Give an association exactly these labels (by name), as a person in HubSpot would."""
+        with self._lock:
+            contact_id = next(
+                i for i, c in self._store.objects["contacts"].items() if c["email"] == email
+            )
+            company_id = next(
+                i
+                for i, c in self._store.objects["companies"].items()
+                if c.get("plg_account_id") == account_key
+            )
+            by_name = {(d["label"] or "").lower(): t for t, d in self._store.labels.items()}
+            types = {by_name[n.lower()] for n in labels} | {UNLABELED}
+            self._store.associations[(contact_id, company_id)] = types
+
     def archive_associations(self, body: Any) -> tuple[int, Any]:
         for item in _inputs(body):
             contact_id = int(item["from"]["id"])
@@ -1177,6 +1288,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ),
     (
         "POST",
+        re.compile(r"^/crm/v4/associations/contacts/companies/batch/read$"),
+        "read_associations",
+    ),
+    (
+        "POST",
         re.compile(r"^/crm/v4/associations/contacts/companies/batch/labels/archive$"),
         "archive_labels",
     ),
@@ -1202,6 +1318,17 @@ def _route(emulator: HubSpotEmulator, method: str, path: str, body: Any) -> tupl
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        """Remember the connection, so that a stopped server cuts kept-alive ones too."""
+        super().setup()
+        self.server.emulator._connections.add(self.connection)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        """Forget the connection."""
+        self.server.emulator._connections.discard(self.connection)  # type: ignore[attr-defined]
+        with contextlib.suppress(OSError):
+            super().finish()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         """Silent: tests read `emulator.calls`."""
 
@@ -1212,6 +1339,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, {"status": "error", "message": "Request too large"}, {})
             return
         raw = self.rfile.read(length) if length else b""
+        if emulator.down:  # going down: the connection drops, nothing is done
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         try:
             body = json.loads(raw) if raw else None
         except ValueError:

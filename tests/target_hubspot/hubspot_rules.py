@@ -160,7 +160,7 @@ def value_problem(
         return "READ_ONLY_VALUE", f"{name} is read-only"
     if value == "":
         return None  # clears the property
-    if name == "email" and object_type == "contacts" and not _EMAIL.match(value):
+    if name == "email" and object_type == "contacts" and not _EMAIL.fullmatch(value):
         return "INVALID_EMAIL", f"Email address {value} is invalid"
     if kind == "number" and not _NUMBER.match(value):
         return "INVALID_DECIMAL", f"{value!r} is not a valid number for {name}"

@@ -231,11 +231,12 @@ def test_association_labels_false_writes_only_unlabeled_and_primary(
 def test_invalid_emails_are_rejected_with_their_reason_and_retried_next_run(
     workspace: HubSpotWorkspace, hubspot: HubSpotEmulator
 ) -> None:
+    hubspot.refused_emails = {"bob@acme.com"}
     messages = [
         *schemas(),
         contact("u1", "ann@acme.com"),
-        contact("u2", "not-an-email"),  # the target's own check
-        contact("u3", "bob@acme..com"),  # only HubSpot's stricter check refuses it
+        contact("u2", "not-an-email"),  # the target's own check (HubSpot's rule)
+        contact("u3", "bob@acme.com"),  # well formed: only HubSpot itself refuses it
         contact("u4", None),
     ]
     result = workspace.run(messages)
@@ -245,7 +246,7 @@ def test_invalid_emails_are_rejected_with_their_reason_and_retried_next_run(
     rejects = {r["record"]["user_id"]: r for r in workspace.rejects()}
     assert rejects["u2"]["code"] == "INVALID_EMAIL"
     assert rejects["u3"]["code"] == "INVALID_EMAIL"
-    assert "bob@acme..com" in rejects["u3"]["reason"]
+    assert "bob@acme.com" in rejects["u3"]["reason"]
     assert rejects["u4"]["code"] == "MISSING_EMAIL"
     assert len(hubspot.calls_to("contacts/batch/upsert")) == 1  # a 207, not a split
 
@@ -259,10 +260,11 @@ def test_a_batch_refused_whole_is_split_to_isolate_the_bad_record(
     workspace: HubSpotWorkspace, hubspot: HubSpotEmulator
 ) -> None:
     hubspot.trace_ids_ignored = True  # one bad input fails the whole batch with a 400
+    hubspot.refused_emails = {"bad@acme.com"}  # well formed: only HubSpot knows it is bad
     messages = [
         *schemas(),
         *[contact(f"u{i}", f"user{i}@acme.com") for i in range(8)],
-        contact("bad", "bad@acme..com"),
+        contact("bad", "bad@acme.com"),
     ]
 
     result = workspace.run(messages)

@@ -55,6 +55,12 @@ REFUSALS: dict[str, tuple[str, dict[str, Any], str]] = {
         "must be at least 0, got -5",
     ),
     "an empty file path": ("ledger_path", {"ledger_path": ""}, "must not be empty"),
+    "a negative lock wait": (
+        "local_lock_wait_seconds",
+        {"local_lock_wait_seconds": -1},
+        "must be at least 0, got -1",
+    ),
+    "an unknown on_leave": ("on_leave", {"on_leave": "delete"}, '"delete" is not one of keep'),
     "a misspelt CRM": ("crm", {"crm": "hubspto"}, "did you mean `hubspot`?"),
     "hubspot without a token": (
         "hubspot_access_token",

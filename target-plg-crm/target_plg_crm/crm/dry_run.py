@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from target_plg_crm.crm.association_labels import PRIMARY_LABEL
-from target_plg_crm.crm.emails import invalid_email, is_valid_email
+from target_plg_crm.crm.emails import invalid_email, is_hubspot_email
 from target_plg_crm.crm.hubspot.access import TOKEN_INFO_PATH
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.object_types import CONTACTS
@@ -186,7 +186,7 @@ class DryRunCRM(CRMClient):
         sent = 0
         for upsert_input in inputs:
             keyed_by_email = object_type == CONTACTS and self.contact_key_field == "email"
-            if keyed_by_email and not is_valid_email(upsert_input.key):
+            if keyed_by_email and not is_hubspot_email(upsert_input.key):
                 results.append(invalid_email(upsert_input.key))
                 continue
             sent += 1
@@ -212,6 +212,21 @@ class DryRunCRM(CRMClient):
     def label_names(self) -> set[str] | None:
         """The wrapped CRM's labels."""
         return self.inner.label_names()
+
+    def association_labels(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], frozenset[str]] | None:
+        """The wrapped CRM's labels on pairs that exist (not `new:`), its calls counted."""
+        known = [p for p in pairs if not any(i.startswith(NEW_ID_PREFIX) for i in p)]
+        held = self.inner.association_labels(known)
+        if held is None or not known:
+            return held
+        if self._labels is None:
+            self._labels = self.inner.label_names()
+            self.plan.add_calls(f"GET {ASSOCIATIONS_PATH}/labels")
+        contacts = len({contact for contact, _ in known})
+        self.plan.add_calls(f"POST {ASSOCIATIONS_PATH}/batch/read", _batches(contacts, 1000))
+        return held
 
     def _plan_labels(self, inputs: Sequence[AssociationInput]) -> None:
         names = {

@@ -32,7 +32,11 @@ def open_crm(settings: TargetSettings, logger: logging.Logger, plan: Plan | None
             company_id_property=settings.company_id_property,
         )
     else:
-        client = LocalCRM(settings.local_path, read_only=settings.dry_run)
+        client = LocalCRM(
+            settings.local_path,
+            read_only=settings.dry_run,
+            lock_wait_seconds=settings.local_lock_wait_seconds,
+        )
     if plan is not None and isinstance(client, SalesforceCRM):
         return SalesforceDryRunCRM(client, plan)
     if plan is not None:

@@ -119,6 +119,16 @@ class CRMClient(abc.ABC):
     def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
         """Update existing objects by CRM id; one result per input, in order."""
 
+    def association_labels(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], frozenset[str]] | None:
+        """The labels the CRM holds on these (contact id, company id) pairs.
+
+        None: the CRM sets an association's labels exactly (nothing to reconcile).
+        """
+        _ = pairs
+        return None
+
     def label_names(self) -> set[str] | None:
         """Names of the association labels the CRM has (None: it needs none created)."""
         return None

@@ -31,6 +31,8 @@ UNLABELED_TYPE = 279
 PRIMARY_TYPE = 1
 #: Type pair (HubSpot category, type id) of one association label.
 AssociationType = tuple[str, int]
+#: Most contacts one v4 association batch read takes.
+READ_BATCH_SIZE = 1000
 
 
 class HubSpotAssociations:
@@ -40,6 +42,41 @@ class HubSpotAssociations:
         """Write through `http`; label type ids come from `provisioning`."""
         self.http = http
         self.provisioning = provisioning
+
+    def read_labels(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], frozenset[str]]:
+        """The labels HubSpot holds on each (contact id, company id) pair that exists.
+
+        One v4 batch read per 1,000 contacts (more pages of a contact's companies
+        follow `paging.next.after`); user-defined labels by name, the Primary type as
+        `primary`. A pair without an association is absent from the answer.
+        """
+        wanted = {(c, co) for c, co in pairs if c.isdigit() and co.isdigit()}
+        if not wanted:
+            return {}
+        names = {type_id: name for name, type_id in self.provisioning.label_types(set()).items()}
+        held: dict[tuple[str, str], frozenset[str]] = {}
+        pending = [{"id": c} for c in sorted({c for c, _ in wanted}, key=int)]
+        while pending:
+            chunk, pending = pending[:READ_BATCH_SIZE], pending[READ_BATCH_SIZE:]
+            response = self.http.request(
+                "POST", f"{ASSOCIATION_PATH}/batch/read", {"inputs": chunk}
+            )
+            if response.status_code not in (200, 207):
+                raise unexpected(response, "read contact-company associations")
+            for result in response_body(response).get("results") or []:
+                contact = str((result.get("from") or {}).get("id"))
+                for target in result.get("to") or []:
+                    pair = (contact, str(target.get("toObjectId")))
+                    if pair in wanted:
+                        held[pair] = held.get(pair, frozenset()) | _label_names(
+                            target.get("associationTypes") or [], names
+                        )
+                after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                if after:
+                    pending.append({"id": contact, "after": str(after)})
+        return held
 
     def _types(self, labels: frozenset[str], type_ids: Mapping[str, int]) -> list[AssociationType]:
         types: list[AssociationType] = []
@@ -220,3 +257,17 @@ class HubSpotAssociations:
         code, message = error_summary(response_body(response), response.status_code)
         for i in indices:
             results[i] = WriteResult.rejected(code, f"old labels not removed: {message}")
+
+
+def _label_names(types: Sequence[Mapping[str, Any]], names: Mapping[int, str]) -> frozenset[str]:
+    """Our label names among one association's types (unknown user labels left out)."""
+    held: set[str] = set()
+    for kind in types:
+        type_id = kind.get("typeId")
+        if kind.get("category") == HUBSPOT_DEFINED and type_id == PRIMARY_TYPE:
+            held.add(PRIMARY_LABEL)
+        elif kind.get("category") == USER_DEFINED and isinstance(type_id, int):
+            name = names.get(type_id)
+            if name is not None:
+                held.add(name)
+    return frozenset(held)

@@ -20,11 +20,12 @@ from target_plg_crm.crm.hubspot.provisioning import HubSpotProvisioning
 from target_plg_crm.crm.hubspot.reads import HubSpotReads
 from target_plg_crm.crm.hubspot.tasks import HubSpotTasks
 from target_plg_crm.crm.interface import CRMClient
+from target_plg_crm.crm.object_types import CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
 from target_plg_crm.crm.tasks import Owner, TaskInput, TaskResult
 from target_plg_crm.crm.usage import CRMUsage
-from target_plg_crm.crm.writes import AssociationInput, UpsertInput, WriteResult
+from target_plg_crm.crm.writes import AssociationInput, Outcome, UpsertInput, WriteResult
 from target_plg_crm.settings import HubSpotSettings
 
 
@@ -54,6 +55,8 @@ class HubSpotCRM(CRMClient):
         self.tasks = HubSpotTasks(self.http)
         # Properties this run created: no object holds a value of them yet.
         self._created: dict[str, set[str]] = {}
+        # Contacts this run created: they have no association yet.
+        self._created_contacts: set[str] = set()
 
     @property
     def identity(self) -> str:
@@ -157,7 +160,12 @@ class HubSpotCRM(CRMClient):
     ) -> list[WriteResult]:
         """Upsert by e-mail (contacts) or a unique property; one result per input, in order."""
         self._check_writable()
-        return self.objects.upsert(object_type, id_property, self._sendable(object_type, inputs))
+        results = self.objects.upsert(object_type, id_property, self._sendable(object_type, inputs))
+        if object_type == CONTACTS:
+            self._created_contacts.update(
+                r.crm_id for r in results if r.outcome is Outcome.CREATED and r.crm_id
+            )
+        return results
 
     def _sendable(self, object_type: str, inputs: Sequence[UpsertInput]) -> list[UpsertInput]:
         """The inputs without the empty values of enumerations not created yet.
@@ -171,6 +179,16 @@ class HubSpotCRM(CRMClient):
     def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
         """HubSpot ids of the existing objects among `keys` (batch read, never search)."""
         return self.objects.find_ids(object_type, id_property, keys)
+
+    def association_labels(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], frozenset[str]] | None:
+        """The labels HubSpot holds on these pairs (v4 batch read by 1,000 contacts).
+
+        Contacts this run created have no association yet: they are not read.
+        """
+        known = [p for p in pairs if p[0] not in self._created_contacts]
+        return self.associations.read_labels(known)
 
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """Create associations with their labels; archive labels no longer wanted."""

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from target_plg_crm.crm.emails import invalid_email, is_valid_email
+from target_plg_crm.crm.emails import invalid_email, is_hubspot_email
 from target_plg_crm.crm.errors import CRMError
 from target_plg_crm.crm.hubspot.client import HubSpotHTTP, chunks
 from target_plg_crm.crm.hubspot.errors import (
@@ -60,7 +60,7 @@ class HubSpotObjects:
         results: list[WriteResult | None] = [None] * len(inputs)
         sendable: list[int] = []
         for index, item in enumerate(inputs):
-            if object_type == CONTACTS and not is_valid_email(item.key):
+            if object_type == CONTACTS and not is_hubspot_email(item.key):
                 # HubSpot would refuse it too: spare the batch a failure.
                 results[index] = invalid_email(item.key)
             else:

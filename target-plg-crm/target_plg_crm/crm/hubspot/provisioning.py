@@ -216,6 +216,11 @@ class HubSpotProvisioning:
                 if isinstance(created, dict) and "name" in created:
                     existing[created["name"]] = created
             failed = [d for d in chunk if d.name not in existing]
+            if failed:
+                # An earlier attempt may have been applied and its answer lost (a timeout,
+                # then "already exists"): the portal's list says what really exists.
+                failed = self._still_missing(object_type, failed)
+                existing = self.existing_properties(object_type)
             for definition in failed:
                 reason = self._creation_failure(body, definition.name)
                 if definition.has_unique_value:
@@ -230,6 +235,25 @@ class HubSpotProvisioning:
                     definition.name,
                     reason,
                 )
+
+    def _still_missing(
+        self, object_type: str, failed: Sequence[PropertyDefinition]
+    ) -> list[PropertyDefinition]:
+        """The properties of `failed` the portal does not hold as we need them (re-read)."""
+        self.forget_properties(object_type)
+        existing = self.existing_properties(object_type)
+        missing = []
+        for definition in failed:
+            current = existing.get(definition.name)
+            if current is None or incompatibility(definition, current) is not None:
+                missing.append(definition)
+            else:
+                self.logger.info(
+                    "HubSpot %s property %r exists (created by an attempt whose answer was lost)",
+                    object_type,
+                    definition.name,
+                )
+        return missing
 
     @staticmethod
     def _creation_failure(body: Mapping[str, Any], name: str) -> str:

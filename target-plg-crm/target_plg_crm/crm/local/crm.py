@@ -10,11 +10,12 @@ here would have been accepted by HubSpot too. The demo's report reads its tables
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from target_plg_crm.crm.interface import CRMClient
 from target_plg_crm.crm.local import associations, objects, provisioning, tasks
-from target_plg_crm.crm.local.client import open_crm_file
+from target_plg_crm.crm.local.client import locked_file_as_crm_error, open_crm_file
 from target_plg_crm.crm.property_definitions import PropertyDefinition, PropertyGroup
 from target_plg_crm.crm.records import CRMRecord, PropertyPreview, UpdateInput
 from target_plg_crm.crm.tasks import Owner, TaskInput, TaskResult
@@ -27,13 +28,25 @@ class LocalCRM(CRMClient):
     supports_tasks = True
     max_batch_size = 100
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        """Open (or create) the CRM file; `read_only` never creates nor writes it."""
+    def __init__(
+        self, path: Path, *, read_only: bool = False, lock_wait_seconds: float = 60.0
+    ) -> None:
+        """Open (or create) the CRM file; `read_only` never creates nor writes it.
+
+        A file another program holds locked is waited for up to `lock_wait_seconds`
+        (per statement), then the run stops with one line naming the setting.
+        """
         self.path = path
         self.starts_empty = not path.exists()
-        self._db = open_crm_file(path, read_only=read_only)
+        self.lock_wait_seconds = lock_wait_seconds
+        self._db = open_crm_file(path, read_only=read_only, lock_wait_seconds=lock_wait_seconds)
         if not read_only:
-            tasks.create_tables(self._db)
+            with self._waiting():
+                tasks.create_tables(self._db)
+
+    def _waiting(self) -> AbstractContextManager[None]:
+        """Around every statement: a lock held too long becomes a one-line CRMError."""
+        return locked_file_as_crm_error(self.path, self.lock_wait_seconds)
 
     @property
     def identity(self) -> str:
@@ -52,7 +65,8 @@ class LocalCRM(CRMClient):
     ) -> None:
         """Create missing properties and add new enumeration options (never removes)."""
         objects.check_object_type(object_type)
-        provisioning.ensure_properties(self._db, object_type, definitions)
+        with self._waiting():
+            provisioning.ensure_properties(self._db, object_type, definitions)
 
     def upsert(
         self,
@@ -61,20 +75,24 @@ class LocalCRM(CRMClient):
         inputs: Sequence[UpsertInput],
     ) -> list[WriteResult]:
         """Create or update objects by e-mail (contacts) or a unique property (companies)."""
-        return objects.upsert(self._db, object_type, id_property, inputs, self.max_batch_size)
+        with self._waiting():
+            return objects.upsert(self._db, object_type, id_property, inputs, self.max_batch_size)
 
     def find_ids(self, object_type: str, id_property: str, keys: Sequence[str]) -> dict[str, str]:
         """CRM ids of the existing objects among `keys`, keyed as given."""
-        return objects.find_ids(self._db, object_type, keys)
+        with self._waiting():
+            return objects.find_ids(self._db, object_type, keys)
 
     def associate(self, inputs: Sequence[AssociationInput]) -> list[WriteResult]:
         """Create associations or set their labels; one primary company per contact."""
-        return associations.associate(self._db, inputs, self.max_batch_size)
+        with self._waiting():
+            return associations.associate(self._db, inputs, self.max_batch_size)
 
     def property_names(self, object_type: str) -> set[str]:
         """Created properties and the built-in ones."""
         objects.check_object_type(object_type)
-        created = provisioning.read_properties(self._db, object_type)
+        with self._waiting():
+            created = provisioning.read_properties(self._db, object_type)
         return set(created) | objects.SYSTEM_PROPERTIES[object_type]
 
     def preview_properties(
@@ -85,7 +103,8 @@ class LocalCRM(CRMClient):
     ) -> PropertyPreview:
         """What `ensure_properties` would create or extend with options (never skips)."""
         _ = group  # the local CRM has no group table
-        existing = provisioning.read_properties(self._db, object_type)
+        with self._waiting():
+            existing = provisioning.read_properties(self._db, object_type)
         preview = PropertyPreview()
         for definition in definitions:
             current = existing.get(definition.name)
@@ -106,28 +125,35 @@ class LocalCRM(CRMClient):
     ) -> dict[str, CRMRecord]:
         """Existing objects among `keys` with `properties`."""
         _ = id_property  # contacts by e-mail, companies by their key column
-        return objects.read_objects(self._db, object_type, keys, properties)
+        with self._waiting():
+            return objects.read_objects(self._db, object_type, keys, properties)
 
     def list_companies(self, properties: Sequence[str]) -> list[CRMRecord]:
         """Every company with `properties`."""
-        return objects.list_companies(self._db, properties)
+        with self._waiting():
+            return objects.list_companies(self._db, properties)
 
     def update(self, object_type: str, inputs: Sequence[UpdateInput]) -> list[WriteResult]:
         """Update existing objects by id."""
-        return objects.update(self._db, object_type, inputs, self.max_batch_size)
+        with self._waiting():
+            return objects.update(self._db, object_type, inputs, self.max_batch_size)
 
     def list_owners(self) -> list[Owner]:
         """The owners table (empty until someone adds owners)."""
-        return tasks.list_owners(self._db)
+        with self._waiting():
+            return tasks.list_owners(self._db)
 
     def record_owners(self, object_type: str, crm_ids: Sequence[str]) -> dict[str, str]:
         """`hubspot_owner_id` of the objects that have one."""
-        return tasks.record_owners(self._db, object_type, crm_ids)
+        with self._waiting():
+            return tasks.record_owners(self._db, object_type, crm_ids)
 
     def create_tasks(self, inputs: Sequence[TaskInput]) -> list[TaskResult]:
         """Create tasks under HubSpot's rules (see `tasks`)."""
-        return tasks.create_tasks(self._db, inputs)
+        with self._waiting():
+            return tasks.create_tasks(self._db, inputs)
 
     def find_tasks(self, inputs: Sequence[TaskInput]) -> dict[str, str]:
         """The tasks among `inputs` that exist, found by their marker."""
-        return tasks.find_tasks(self._db, inputs)
+        with self._waiting():
+            return tasks.find_tasks(self._db, inputs)

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from target_plg_crm.crm.emails import invalid_email, is_valid_email
+from target_plg_crm.crm.emails import invalid_email, is_hubspot_email
 from target_plg_crm.crm.errors import CRMError
 from target_plg_crm.crm.local.client import now
 from target_plg_crm.crm.local.errors import (
@@ -27,6 +27,7 @@ from target_plg_crm.crm.local.provisioning import read_properties
 from target_plg_crm.crm.object_types import COMPANIES, CONTACTS
 from target_plg_crm.crm.property_definitions import PropertyDefinition
 from target_plg_crm.crm.records import CRMRecord, UpdateInput
+from target_plg_crm.crm.value_rules import value_problem
 from target_plg_crm.crm.writes import Outcome, UpsertInput, WriteResult
 
 # Built-in properties that exist without being created (HubSpot's own, as strings).
@@ -75,7 +76,12 @@ def _check_values(
         return property_doesnt_exist(missing)
     for name, value in properties.items():
         definition = known.get(name)
-        if definition is None or definition.type != "enumeration" or value == "":
+        if definition is None or value == "":
+            continue
+        problem = value_problem(definition, value)
+        if problem is not None:
+            return problem
+        if definition.type != "enumeration":
             continue
         values = value.split(";") if definition.field_type == "checkbox" else [value]
         bad = [v for v in values if v not in definition.options]
@@ -118,7 +124,7 @@ def _upsert_one(
 ) -> WriteResult:
     properties = dict(upsert_input.properties)
     if object_type == CONTACTS:
-        if not is_valid_email(key):
+        if not is_hubspot_email(key):
             return invalid_email(key)
         properties.pop("email", None)
     else:
