@@ -12,6 +12,7 @@ import time
 import typing as t
 
 import sqlalchemy as sa
+from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalSyncError
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -21,6 +22,16 @@ DATABASE_URL_HELP = (
     "`duckdb:////data/warehouse.duckdb` (the dialect's driver must be installed: extras "
     "`tap-product-events[postgres]`, `[duckdb]`). Secret: logs show it with the password "
     "masked."
+)
+
+#: The `url` setting of every SQL source (events_sql, metrics queries, scores_sql).
+DATABASE_URL_SETTING = th.Property(
+    "url",
+    th.StringType(min_length=1),
+    required=True,
+    secret=True,
+    title="Database URL",
+    description=DATABASE_URL_HELP,
 )
 
 # Per dialect, the statement that makes a session's time zone UTC.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 
 from tap_product_events.setting_types import NAME, names
-from tap_product_events.sources.sql_connection import DATABASE_URL_HELP
+from tap_product_events.sources.sql_connection import DATABASE_URL_SETTING
 
 ENTITIES = ("user", "account", "membership")
 PAGINATION_STYLES = ("none", "next_link", "link_header", "page", "offset")
@@ -40,14 +40,7 @@ METRICS_QUERIES = th.Property(
     th.ArrayType(
         th.ObjectType(
             _source_name("query"),
-            th.Property(
-                "url",
-                th.StringType(min_length=1),
-                required=True,
-                secret=True,
-                title="Database URL",
-                description=DATABASE_URL_HELP,
-            ),
+            DATABASE_URL_SETTING,
             th.Property(
                 "sql",
                 th.StringType(min_length=1),

@@ -8,19 +8,12 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 
 from tap_product_events.setting_types import NAME
-from tap_product_events.sources.sql_connection import DATABASE_URL_HELP
+from tap_product_events.sources.sql_connection import DATABASE_URL_SETTING
 
 SCORES_SQL = th.Property(
     "scores_sql",
     th.ObjectType(
-        th.Property(
-            "url",
-            th.StringType(min_length=1),
-            required=True,
-            secret=True,
-            title="Database URL",
-            description=DATABASE_URL_HELP,
-        ),
+        DATABASE_URL_SETTING,
         th.Property(
             "schema",
             NAME,

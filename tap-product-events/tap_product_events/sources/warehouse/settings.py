@@ -9,7 +9,7 @@ from singer_sdk import typing as th
 
 from tap_product_events.segment_messages import STREAM_NAMES
 from tap_product_events.setting_types import NAME, NAME_OR_NAMES, names
-from tap_product_events.sources.sql_connection import DATABASE_URL_HELP
+from tap_product_events.sources.sql_connection import DATABASE_URL_SETTING
 
 ROLLED_UP_STREAMS = ("tracks", "pages", "screens")
 DEFAULT_ARRIVAL_COLUMNS = ("uuid_ts", "loaded_at", "received_at")
@@ -17,14 +17,7 @@ DEFAULT_ARRIVAL_COLUMNS = ("uuid_ts", "loaded_at", "received_at")
 EVENTS_SQL = th.Property(
     "events_sql",
     th.ObjectType(
-        th.Property(
-            "url",
-            th.StringType(min_length=1),
-            required=True,
-            secret=True,
-            title="Database URL",
-            description=DATABASE_URL_HELP,
-        ),
+        DATABASE_URL_SETTING,
         th.Property(
             "schema",
             NAME,
