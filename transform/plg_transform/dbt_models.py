@@ -41,6 +41,7 @@ from plg_transform.statement_recorder import (
     record_scoring,
     sentinel_as_of_us,
 )
+from plg_transform.store_aggregates import first_events_needed, folded_sql
 
 PREFIX = "plg_"
 # The store's tables: the dbt package's staging models give them the same shape.
@@ -177,11 +178,51 @@ def _metric_object(sql: str) -> str:
     return sql.replace(_METRIC_COLUMN, "json_group_object(metric, value)")
 
 
+_AGGREGATED = ("track_day_counts", "track_day_firsts")  # read the messages since a seq
+_FULL_SCAN = "AND seq >= 0"
+_INCREMENTAL_DAYS = (
+    "{{ config(materialized='incremental', incremental_strategy='delete+insert',"
+    " unique_key='day_key') }}\n"
+)
+
+
+def _since_last_fold(queries: dict[str, str]) -> None:
+    """The aggregates' queries read only the messages not yet folded into track_days."""
+    for name in _AGGREGATED:
+        scans = queries[name].count(_FULL_SCAN)  # none: no milestones keep first events
+        if scans != queries[name].count("FROM messages") or (name == _AGGREGATED[0] and not scans):
+            raise GenerationError(f"{name} no longer reads the messages as the generator expects")
+        queries[name] = queries[name].replace(_FULL_SCAN, "AND seq >= {{ plg_track_days_since() }}")
+
+
+def incremental_track_days_sql(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
+    """plg_track_days: the new messages' aggregates (track_days_new) folded in, as the store
+    folds them (store_aggregates.folded_sql), and the last message seq folded."""
+    columns = [str(row[0]) for row in con.execute("DESCRIBE track_days").fetchall()]
+    folded = folded_sql("d", "i", first_events_needed(settings.milestones).count)
+    key = [c for c in columns if c not in folded]
+    if set(folded) - set(columns):
+        raise GenerationError("track_days no longer has the columns the store folds")
+    values = ", ".join(f"{folded[c]} AS {c}" if c in folded else f"i.{c}" for c in columns)
+    matches = " AND ".join(f"d.{k} IS NOT DISTINCT FROM i.{k}" for k in key)
+    day_key = ", ".join(f"CAST(i.{k} AS VARCHAR)" for k in key)
+    return (
+        _INCREMENTAL_DAYS
+        + f"SELECT {values},\n  CAST(to_json([{day_key}]) AS VARCHAR) AS day_key,\n"
+        "  (SELECT max(seq) FROM messages) AS folded_seq\nFROM track_days_new i\n"
+        "LEFT JOIN {% if is_incremental() %}{{ this }}"
+        "{% else %}(SELECT * FROM track_days_new WHERE false){% endif %} d\n"
+        f"  ON {matches}"
+    )
+
+
 def generate(settings: Settings) -> DbtModels:
     """The models computing the records of these settings (DuckDB SQL)."""
 
     def build(recording: Recording) -> DbtModels:
         queries, functions = _split(recording.statements)
+        _since_last_fold(queries)
+        queries["track_days"] = incremental_track_days_sql(recording.con, settings)
         for kind in ("user", "account", "membership"):
             queries[f"met_{kind}"] = _metric_object(queries[f"met_{kind}"])
             base = f"{{{{ ref('{PREFIX}base_{kind}') }}}}"
@@ -274,8 +315,9 @@ def write_package(models: DbtModels, project: Path) -> list[Path]:
 
 
 def model_text(sql: str) -> str:
-    """The text of a generated model file."""
-    return HEADER + "{{ config(materialized='table') }}\n" + sql.strip() + "\n"
+    """The text of a generated model file (a table unless `sql` configures itself)."""
+    config = "" if sql.startswith("{{ config(") else "{{ config(materialized='table') }}\n"
+    return HEADER + config + sql.strip() + "\n"
 
 
 __all__ = ["ALL_METRICS_COLUMN", "DbtModels", "GenerationError", "generate", "write_package"]

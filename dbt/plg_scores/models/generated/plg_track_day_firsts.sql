@@ -2,5 +2,5 @@
 {{ config(materialized='table') }}
 SELECT CAST("user_id" AS VARCHAR) AS "user_id", CAST("anonymous_id" AS VARCHAR) AS "anonymous_id", CAST("account_id" AS VARCHAR) AS "account_id", CAST("event" AS VARCHAR) AS "event", CAST("day" AS DATE) AS "day", CAST("first_events" AS STRUCT(ts TIMESTAMP, id VARCHAR)[]) AS "first_events" FROM ((SELECT user_id, CASE WHEN user_id IS NULL THEN anonymous_id END AS anonymous_id, account_id, event, CAST(ts AS DATE) AS day,
                        list_sort(min({'ts': ts, 'id': message_id}, 3))
-                FROM {{ ref('plg_messages') }} WHERE kind = 'track' AND seq >= 0 AND event IN ('Integration Connected', 'Invite Sent', 'Project Created', 'Report Exported') AND hash(coalesce(user_id, anonymous_id), account_id, event) % 1 = 0
+                FROM {{ ref('plg_messages') }} WHERE kind = 'track' AND seq >= {{ plg_track_days_since() }} AND event IN ('Integration Connected', 'Invite Sent', 'Project Created', 'Report Exported') AND hash(coalesce(user_id, anonymous_id), account_id, event) % 1 = 0
                 GROUP BY ALL)) AS v("user_id", "anonymous_id", "account_id", "event", "day", "first_events")
