@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import duckdb
 from hypothesis import HealthCheck, Phase, given, settings
 
 from ..crosscheck.mapper_cli import run_mapper
@@ -39,6 +40,16 @@ def test_two_loads_of_the_scenario(tmp_path: Path) -> None:
     half = len(EVERY_FIELD_MESSAGES) // 2
     runs = [EVERY_FIELD_MESSAGES[:half], EVERY_FIELD_MESSAGES[half:]]
     scores_both_ways(CONFIG, AS_OF, runs, tmp_path)
+    # The second run folded only the new tracks into the incremental per-day aggregates.
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        row = con.execute(
+            "SELECT (SELECT sum(n) FROM plg_track_day_counts), (SELECT sum(n) FROM plg_track_days),"
+            " (SELECT count(*) FROM plg_messages WHERE kind = 'track'),"
+            " (SELECT count(*) - count(DISTINCT day_key) FROM plg_track_days)"
+        ).fetchone()
+    assert row is not None
+    folded, kept, tracks, repeated_keys = row
+    assert 0 < folded < tracks == kept and repeated_keys == 0
 
 
 @settings(

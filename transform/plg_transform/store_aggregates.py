@@ -181,6 +181,24 @@ def track_days_for(con: duckdb.DuckDBPyConnection, need: FirstEvents) -> str:
     return TABLE
 
 
+def folded_sql(old: str, new: str, count: int) -> dict[str, str]:
+    """SQL by column of a key's row `old` with its new aggregates `new` folded in.
+
+    `old` and `new` are table aliases; `old`'s columns may all be NULL (a new key).
+    The dbt package's incremental `plg_track_days` merges with the same SQL.
+    """
+    return {
+        "n": f"coalesce({old}.n, 0) + {new}.n",
+        "first_at": f"least({old}.first_at, {new}.first_at)",
+        "last_at": f"greatest({old}.last_at, {new}.last_at)",
+        "first_events": f"""CASE
+                WHEN {old}.first_events IS NULL THEN {new}.first_events
+                WHEN {new}.first_events IS NULL THEN {old}.first_events
+                ELSE list_sort(list_concat({old}.first_events, {new}.first_events))[1:{int(count)}]
+                END""",
+    }
+
+
 def fold_new_tracks(con: duckdb.DuckDBPyConnection, since_seq: int) -> int:
     """Fold the track messages stored from `since_seq` on into track_days.
 
@@ -193,20 +211,8 @@ def fold_new_tracks(con: duckdb.DuckDBPyConnection, since_seq: int) -> int:
         return 0
     _aggregate(con, "new_track_days", keep, since_seq)
     matches = " AND ".join(f"d.{k} IS NOT DISTINCT FROM i.{k}" for k in _KEY)
-    count = int(keep.count)
-    con.execute(
-        f"""
-        UPDATE {TABLE} d SET
-            n = d.n + i.n,
-            first_at = least(d.first_at, i.first_at),
-            last_at = greatest(d.last_at, i.last_at),
-            first_events = CASE
-                WHEN d.first_events IS NULL THEN i.first_events
-                WHEN i.first_events IS NULL THEN d.first_events
-                ELSE list_sort(list_concat(d.first_events, i.first_events))[1:{count}] END
-        FROM new_track_days i WHERE {matches}
-        """
-    )
+    merged = ", ".join(f"{c} = {sql}" for c, sql in folded_sql("d", "i", keep.count).items())
+    con.execute(f"UPDATE {TABLE} d SET {merged} FROM new_track_days i WHERE {matches}")
     con.execute(
         f"""
         INSERT INTO {TABLE} SELECT * FROM new_track_days i

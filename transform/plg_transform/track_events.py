@@ -37,8 +37,11 @@ def build_track_events(snap: Snapshot, track_days: str) -> None:
     # Rows with events after T are rare (T is the run's start unless as_of says
     # otherwise): their events up to T are read back from the raw messages, whose scan
     # starts at the earliest such row (row groups wholly before it are skipped).
+    # Without such rows (and when the steps are recorded on an empty store for the dbt
+    # models, dbt_models.py) the start is the same bound as a subquery.
+    earliest = f"SELECT min(first_at) FROM tracks WHERE last_at > {t_sql}"
     start = snap.rows(f"SELECT epoch_us(min(first_at)) FROM tracks WHERE last_at > {t_sql}")
-    since = f"make_timestamp({int(start[0][0])})" if start[0][0] is not None else None
+    since = f"make_timestamp({int(start[0][0])})" if start[0][0] is not None else f"({earliest})"
     snap.run(
         f"""
         CREATE OR REPLACE TEMP TABLE tracks_straddling AS
@@ -50,7 +53,7 @@ def build_track_events(snap: Snapshot, track_days: str) -> None:
              IS NOT DISTINCT FROM s.anonymous_id
          AND m.account_id IS NOT DISTINCT FROM s.account_id
         WHERE s.last_at > {t_sql} AND m.kind = 'track' AND m.ts <= {t_sql}
-          AND {f"m.ts >= {since}" if since else "false"}
+          AND m.ts >= {since}
         """
     )
     snap.run(

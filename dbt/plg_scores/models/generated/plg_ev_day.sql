@@ -2,9 +2,7 @@
 {{ config(materialized='table') }}
 SELECT d.*, coalesce(w.weight, (SELECT weight FROM {{ ref('plg_unlisted') }})) AS weight, w.feature
         FROM (
-            SELECT user_id, account_id, event, day, count(*) AS n, min(ts) AS first_ts,
-                   max(ts) AS last_ts
-            FROM {{ ref('plg_ev') }} GROUP BY ALL
+            SELECT user_id, account_id, event, day, n, first_ts, last_ts FROM {{ ref('plg_tracks_day') }}
             UNION ALL
             SELECT user_id, account_id, event, day, n, first_ts, last_ts
             FROM {{ ref('plg_ru_day') }} WHERE user_id IS NOT NULL) d

@@ -2,5 +2,5 @@
 {{ config(materialized='table') }}
 SELECT account_id, min(ts) AS first_message_at FROM (
             SELECT account_id, ts FROM {{ ref('plg_msg') }} WHERE kind = 'group'
-            UNION ALL SELECT account_id, first_ts FROM {{ ref('plg_ev_day') }} WHERE account_id IS NOT NULL)
+            UNION ALL SELECT account_id, first_ts FROM {{ ref('plg_ev_all') }} WHERE account_id IS NOT NULL)
         GROUP BY account_id

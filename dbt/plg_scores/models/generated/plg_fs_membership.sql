@@ -2,6 +2,6 @@
 {{ config(materialized='table') }}
 SELECT user_id, account_id, min(ts) AS first_message_at FROM (
             SELECT user_id, account_id, ts FROM {{ ref('plg_msg') }} WHERE kind = 'group' AND user_id IS NOT NULL
-            UNION ALL SELECT user_id, account_id, first_ts FROM {{ ref('plg_ev_day') }}
+            UNION ALL SELECT user_id, account_id, first_ts FROM {{ ref('plg_ev_all') }}
                 WHERE account_id IS NOT NULL)
         GROUP BY user_id, account_id

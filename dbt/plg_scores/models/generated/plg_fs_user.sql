@@ -2,5 +2,5 @@
 {{ config(materialized='table') }}
 SELECT user_id, min(ts) AS first_message_at FROM (
             SELECT user_id, ts FROM {{ ref('plg_msg') }} WHERE user_id IS NOT NULL
-            UNION ALL SELECT user_id, first_ts FROM {{ ref('plg_ev_day') }})
+            UNION ALL SELECT user_id, first_ts FROM {{ ref('plg_ev_all') }})
         GROUP BY user_id

@@ -4,7 +4,7 @@ SELECT account_id, m.idx, o.ts
             FROM (
         SELECT account_id, event, ts,
                row_number() OVER (PARTITION BY account_id, event ORDER BY ts, message_id) AS n
-        FROM (SELECT user_id, account_id, event, ts, message_id FROM {{ ref('plg_ev') }}
+        FROM (SELECT user_id, account_id, event, ts, message_id FROM {{ ref('plg_ev_first') }}
               UNION ALL
               SELECT user_id, account_id, event, ts, message_id FROM {{ ref('plg_ru_first') }}
               WHERE user_id IS NOT NULL)
