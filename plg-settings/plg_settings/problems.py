@@ -39,8 +39,17 @@ def nearest(name: str, choices: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
+#: Keys YAML 1.1 reads as booleans, as they reach a plugin, and the name they were written as.
+_YAML_11_BOOLEAN_KEYS = {"true": "on", "false": "off", "True": "on", "False": "off"}
+
+
 def did_you_mean(name: str, choices: Sequence[str]) -> str:
     """`; did you mean `x`?` when a valid name is close to `name`, else the valid names."""
+    yaml_11_key = _YAML_11_BOOLEAN_KEYS.get(name)
+    if yaml_11_key is not None and yaml_11_key in choices:
+        # PyYAML and other YAML 1.1 readers turn a bare `on:` key into `true`.
+        quoted = f'`"{yaml_11_key}":`'
+        return f"; a YAML 1.1 reader took `{yaml_11_key}:` for a boolean: quote it ({quoted})"
     guess = nearest(name, choices)
     if guess is not None:
         return f"; did you mean `{guess}`?"

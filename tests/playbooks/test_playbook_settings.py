@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ..target_local.harness import LocalCRMWorkspace, company, schemas
 from .history import PQA_PLAYBOOK
@@ -135,3 +136,17 @@ def test_a_field_the_streams_lack_stops_the_run_when_the_schema_arrives(
     assert len(naming) == 1, result.stderr
     assert f"unknown field(s) {unknown}" in naming[0]
     assert workspace.query("SELECT count(*) FROM companies") == [(0,)]
+
+
+def test_an_on_key_a_yaml_1_1_reader_made_true_is_refused_with_the_fix(tmp_path: Path) -> None:
+    # PyYAML (YAML 1.1) reads a bare `on:` key as the boolean true.
+    read = yaml.safe_load("on: enter\n")
+    playbook = _playbook(on=None)
+    playbook.update({str(k).lower(): v for k, v in read.items()})
+    workspace = LocalCRMWorkspace(tmp_path)
+
+    result = workspace.run(MESSAGES, playbooks=[playbook])
+
+    assert result.returncode == 1, result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if "`playbooks[0].true`:" in x]
+    assert 'quote it (`"on":`)' in line
