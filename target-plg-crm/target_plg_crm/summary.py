@@ -19,6 +19,8 @@ class RunSummary:
     dry_run: bool = False
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     ignored_streams: Counter[str] = field(default_factory=Counter)
+    #: Short notes the summary line ends with (e.g. a playbook's first run on a CRM).
+    notes: list[str] = field(default_factory=list)
 
     def add(self, object_type: str, outcome: str, count: int = 1) -> None:
         """Count `count` records of `object_type` with `outcome` (one of OUTCOMES)."""
@@ -55,6 +57,7 @@ class RunSummary:
             f"stream {stream}: {count} records ignored (not a CRM stream)"
             for stream, count in sorted(self.ignored_streams.items())
         ]
+        parts += self.notes
         if tail:
             parts.append(tail)
         logger.info("run summary: %s", "; ".join(parts) or "no records")

@@ -45,6 +45,7 @@ class _Judgement:
     started: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     evaluated: dict[str, set[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 class PlaybookRunner:
@@ -162,6 +163,7 @@ class PlaybookRunner:
         if self.state is None:
             return
         judgement = self._judge_all()
+        summary.notes.extend(judgement.notes)
         self.state.commit_judgement(
             judgement.states, judgement.started, judgement.actions, judgement.evaluated
         )
@@ -226,11 +228,11 @@ class PlaybookRunner:
             judgement.states[(playbook.name, key)] = record_state
         if not started:
             judgement.started.append(playbook.name)
-            self.logger.info(
-                "Playbook %s: first run on this CRM, %d record(s) recorded%s",
-                playbook.name,
-                len(new_states),
-                "" if playbook.fire_on_first_run else " without acting (fire_on_first_run)",
+            # Said in the run summary line, so a quiet run stays one line.
+            judgement.notes.append(
+                f"playbook {playbook.name}: first run on this CRM, {len(new_states)} record(s)"
+                " recorded"
+                + ("" if playbook.fire_on_first_run else " without acting (fire_on_first_run)")
             )
         self.prefetch_owners(playbook, crossings)
         for crossing in crossings:
